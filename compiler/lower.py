@@ -1,0 +1,326 @@
+"""Lowering: an optimized graph becomes a flat list of kernel calls over planned buffers.
+
+Each op's ``lower`` rule calls one method of ``Lowerer`` below, which records a ``Call``: the
+kernel, its dtype, its fields (ints, buffers, float constants) and the values it reads and
+writes. Storage is then planned (compiler/memplan.py) and ``compiler/plan.py`` encodes the
+calls into the executor's tables.
+
+Sizes that depend on the batch are "dims": an int >= 0 is fixed; an int < 0 means
+(-dim) * n_rows at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+from compiler.builder import Builder
+from compiler.ir import Graph, Node, Shape, Value
+from compiler.ops.registry import get_op
+
+DTYPE_CODE = {"float32": 0, "float64": 1, "int64": 2}
+
+
+def dims(shape: Shape) -> int:
+    """The element count of ``shape`` as a dim (negative when it scales with the batch)."""
+    total, batched = 1, False
+    for d in shape:
+        if d is None:
+            batched = True
+        else:
+            total *= d
+    return -total if batched else total
+
+
+@dataclass(frozen=True)
+class Buf:
+    value: Value
+
+
+@dataclass(frozen=True)
+class Const:
+    value: float
+
+
+Field = Union[int, Buf, Const]
+
+
+@dataclass
+class EwProgram:
+    """The side tables of one element-wise chain call."""
+
+    rows: list[tuple[int, int, int, int, int]]  # (op, dst, a, b, c); const a = Const index
+    operands: list[Value]
+    bcast: list[tuple[int, int]]  # encoded (red, inner) per operand
+    consts: list[float]
+
+
+@dataclass
+class Call:
+    kernel: str
+    dtype: str
+    fields: list[Field]
+    reads: list[Value]
+    writes: list[Value]
+    note: str = ""
+    ew: Optional[EwProgram] = None
+    flops: int = 0  # per batch row for batched calls, else total
+
+
+def _broadcast_pair(operand: Shape, out: Shape) -> tuple[int, int]:
+    """(red, inner) such that operand element = out element's (i // (red*inner))*inner + i%inner."""
+    rank = len(out)
+    s = (1,) * (rank - len(operand)) + tuple(operand)
+    kinds = []
+    for sd, od in zip(s, out):
+        if od == 1:
+            kinds.append("any")
+        elif sd == od:
+            kinds.append("keep")
+        else:
+            kinds.append("bcast")
+    if "bcast" not in kinds:
+        return 1, 1
+    first = kinds.index("bcast")
+    last = rank - 1 - kinds[::-1].index("bcast")
+    if "keep" in kinds[first:last + 1]:
+        raise NotImplementedError(
+            f"broadcasting {operand} to {out} needs two separate broadcast axis ranges, which "
+            f"the element-wise kernel does not support yet")
+    return dims(out[first:last + 1]), dims(out[last + 1:])
+
+
+def _codes():
+    """The kernels' integer codes (imported late: the interpreter needs no native code)."""
+    from cthulhu._kernels import codes
+    return codes
+
+
+class Lowerer:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.aliases: dict[int, Value] = {}  # value id -> value whose storage it shares
+        self.scalar_consts: dict[int, float] = {}
+        self.array_consts: dict[int, np.ndarray] = {}
+
+    # ---- driving ------------------------------------------------------------------------
+    def lower_graph(self, graph: Graph) -> None:
+        # Updates write state in place, so they run after everything else; the iteration
+        # counter moves last, after the updates and dropout masks that read it.
+        def rank(node: Node) -> int:
+            if node.op == "increment":
+                return 2
+            return 1 if get_op(node.op).group == "update" else 0
+        for node in sorted(graph.nodes, key=rank):
+            self.lower_node(node)
+        for param, new in graph.assigns:
+            if self.root(new) is not param:
+                self.calls.append(Call("cast", param.dtype, [dims(param.shape), Buf(new),
+                                       Buf(param), DTYPE_CODE[new.dtype],
+                                       DTYPE_CODE[param.dtype]], [new], [param], "assign"))
+
+    def lower_node(self, node: Node) -> None:
+        rule = get_op(node.op).lower_rule
+        assert rule is not None, node.op
+        start = len(self.calls)
+        rule(self, node)
+        for call in self.calls[start:]:
+            call.note = call.note or f"{node.op}" + (f" ({node.origin})" if node.origin else "")
+
+    def root(self, v: Value) -> Value:
+        while v.id in self.aliases:
+            v = self.aliases[v.id]
+        return v
+
+    # ---- storage ------------------------------------------------------------------------
+    def alias(self, out: Value, src: Value) -> None:
+        self.aliases[out.id] = src
+
+    def constant(self, out: Value, value: float) -> None:
+        self.scalar_consts[out.id] = value
+
+    def constant_array(self, out: Value, array: np.ndarray) -> None:
+        self.array_consts[out.id] = array
+
+    def fill_scalar(self, out: Value, count: int, per_row: bool) -> None:
+        self.calls.append(Call("fill", out.dtype, [1, Buf(out), Const(count), int(per_row)],
+                               [], [out]))
+
+    # ---- kernels ------------------------------------------------------------------------
+    def gemm(self, node: Node, bias: Optional[Value], fn: str) -> None:
+        a, b = node.inputs[:2]
+        ta = bool(node.attrs.get("transpose_a", False))
+        tb = bool(node.attrs.get("transpose_b", False))
+        m, k = (a.shape[::-1] if ta else a.shape)
+        n = (b.shape[::-1] if tb else b.shape)[1]
+        out = node.outputs[0]
+        reads = [a, b] + ([bias] if bias is not None else [])
+        self.calls.append(Call(
+            "gemm", out.dtype,
+            [int(ta), int(tb), dims((m,)), dims((n,)), dims((k,)), Buf(a), Buf(b), Buf(out),
+             Buf(bias) if bias is not None else 0, _codes().ACTIVATIONS[fn]],
+            reads, [out], flops=2 * abs(dims((m,))) * abs(dims((n,))) * abs(dims((k,)))))
+
+    def _rows_cols(self, v: Value) -> tuple[int, int]:
+        cols = v.shape[-1] if v.rank else 1
+        assert cols is not None
+        return dims(v.shape[:-1]), cols
+
+    def activation(self, node: Node) -> None:
+        (x,), (y,) = node.inputs, node.outputs
+        rows, cols = self._rows_cols(x)
+        self.calls.append(Call("activation", y.dtype, [_codes().ACTIVATIONS[node.attrs["fn"]], rows,
+                               cols, Buf(x), Buf(y)], [x], [y]))
+
+    def activation_grad(self, node: Node, bias_grad: Optional[Value]) -> None:
+        (y, dy), dx = node.inputs, node.outputs[0]
+        rows, cols = self._rows_cols(y)
+        writes = [dx] + ([bias_grad] if bias_grad is not None else [])
+        self.calls.append(Call(
+            "activation_grad", dx.dtype,
+            [_codes().ACTIVATIONS[node.attrs["fn"]], rows, cols, Buf(y), Buf(dy), Buf(dx),
+             Buf(bias_grad) if bias_grad is not None else 0], [y, dy], writes))
+
+    def elementwise(self, node: Node, program, stores) -> None:
+        shape = node.outputs[0].shape
+        inputs = list(node.inputs)
+        operands: list[Value] = []
+        bcast: list[tuple[int, int]] = []
+        consts: list[float] = []
+        rows: list[tuple[int, int, int, int, int]] = []
+        reg_of: dict[int, int] = {}  # local -> register
+        next_reg = 0
+
+        def new_reg() -> int:
+            nonlocal next_reg
+            next_reg += 1
+            if next_reg > 16:
+                raise NotImplementedError("element-wise group needs more than 16 registers")
+            return next_reg - 1
+
+        def load(local: int) -> int:
+            if local not in reg_of:
+                v = inputs[local]
+                operands.append(v)
+                bcast.append(_broadcast_pair(v.shape, shape))
+                reg_of[local] = new_reg()
+                rows.append((0, reg_of[local], len(operands) - 1, 0, 0))
+            return reg_of[local]
+
+        EW_OPS = _codes().EW_OPS
+
+        for step, (op, args, value) in enumerate(program):
+            local = len(inputs) + step
+            if op == "identity":
+                src = args[0]
+                reg_of[local] = load(src) if src < len(inputs) else reg_of[src]
+                continue
+            if op == "const":
+                reg_of[local] = new_reg()
+                consts.append(float(value))
+                rows.append((EW_OPS["const"], reg_of[local], len(consts) - 1, 0, 0))
+                continue
+            regs = [load(a) if a < len(inputs) else reg_of[a] for a in args] + [0, 0]
+            reg_of[local] = new_reg()
+            rows.append((EW_OPS[op], reg_of[local], regs[0], regs[1], regs[2]))
+        for out, local in zip(node.outputs, stores):
+            if local < len(inputs):
+                load(local)
+            operands.append(out)
+            bcast.append((1, 1))
+            rows.append((EW_OPS["store"], len(operands) - 1, reg_of[local], 0, 0))
+        n_inputs = len(operands) - len(node.outputs)
+        self.calls.append(Call("ew", node.outputs[0].dtype, [dims(shape)], operands[:n_inputs], list(node.outputs),
+                               ew=EwProgram(rows, operands, bcast, consts)))
+
+    def reduce(self, node: Node, kind: str) -> None:
+        (x,), (y,) = node.inputs, node.outputs
+        axes = node.attrs["axes"]
+        if axes and list(axes) != list(range(axes[0], axes[-1] + 1)):
+            raise NotImplementedError(f"reducing over non-adjacent axes {axes} is not "
+                                      f"supported yet")
+        first = axes[0] if axes else x.rank
+        last = axes[-1] + 1 if axes else x.rank
+        self.calls.append(Call("reduce", y.dtype, [_codes().REDUCTIONS[kind], dims(x.shape[:first]),
+                               dims(x.shape[first:last]), dims(x.shape[last:]), Buf(x),
+                               Buf(y)], [x], [y]))
+
+    def cast(self, node: Node) -> None:
+        (x,), (y,) = node.inputs, node.outputs
+        self.calls.append(Call("cast", y.dtype, [dims(x.shape), Buf(x), Buf(y),
+                               DTYPE_CODE[x.dtype], DTYPE_CODE[y.dtype]], [x], [y]))
+
+    def softmax_xent(self, node: Node) -> None:
+        (z, t), (loss, probs) = node.inputs, node.outputs
+        rows, cols = self._rows_cols(z)
+        self.calls.append(Call("softmax_xent", z.dtype, [int(node.attrs["sparse"]), rows, cols,
+                               Buf(z), Buf(t), Buf(probs), Buf(loss)], [z, t], [probs, loss]))
+
+    def softmax_xent_grad(self, node: Node) -> None:
+        (probs, t, g), (dz,) = node.inputs, node.outputs
+        rows, cols = self._rows_cols(probs)
+        self.calls.append(Call("softmax_xent_grad", dz.dtype, [int(node.attrs["sparse"]), rows,
+                               cols, Buf(probs), Buf(t), Buf(g), Buf(dz)], [probs, t, g], [dz]))
+
+    def dropout(self, node: Node) -> None:
+        (x, step), (y,) = node.inputs, node.outputs
+        self.calls.append(Call("dropout", y.dtype, [dims(x.shape), Buf(x), Buf(y), Buf(step),
+                               int(node.attrs["seed"]), Const(node.attrs["rate"])],
+                               [x, step], [y]))
+
+    def optimizer_update(self, node: Node) -> None:
+        attrs, k = node.attrs, node.attrs["k"]
+        if node.op == "sgd_update":
+            has_v = attrs["momentum"] != 0.0
+            ins, outs = list(node.inputs), list(node.outputs)
+            for i in range(k):
+                w, g = ins[i], ins[k + i]
+                v = ins[2 * k + i] if has_v else None
+                self.alias(outs[i], w)
+                if v is not None:
+                    self.alias(outs[k + i], v)
+                self.calls.append(Call(
+                    "sgd", w.dtype, [dims(w.shape), Buf(w), Buf(g), Buf(v) if v else 0,
+                                     Const(attrs["lr"]), Const(attrs["momentum"]),
+                                     int(attrs["nesterov"])],
+                    [w, g] + ([v] if v else []), [w] + ([v] if v else [])))
+            return
+        step, rest, outs = node.inputs[0], list(node.inputs[1:]), list(node.outputs)
+        n_slots = 3 if attrs["amsgrad"] else 2
+        for i in range(k):
+            w, g = rest[i], rest[k + i]
+            slots = [rest[(2 + s) * k + i] for s in range(n_slots)]
+            self.alias(outs[i], w)
+            for s, slot in enumerate(slots):
+                self.alias(outs[(1 + s) * k + i], slot)
+            vhat = Buf(slots[2]) if attrs["amsgrad"] else 0
+            self.calls.append(Call(
+                "adam", w.dtype, [dims(w.shape), Buf(w), Buf(g), Buf(slots[0]), Buf(slots[1]),
+                                  vhat, Buf(step), Const(attrs["lr"]), Const(attrs["beta_1"]),
+                                  Const(attrs["beta_2"]), Const(attrs["epsilon"])],
+                [w, g, step] + slots, [w] + slots))
+
+    def increment(self, node: Node) -> None:
+        (count,), (out,) = node.inputs, node.outputs
+        self.alias(out, count)
+        self.calls.append(Call("increment", "int64", [Buf(count)], [count], [count]))
+
+    def expanded(self, node: Node) -> None:
+        expand = get_op(node.op).expand_rule
+        assert expand is not None
+        b = Builder()
+        b.origin = node.origin
+        outs = expand(b, node.attrs, *node.inputs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        for sub in b.nodes:
+            self.lower_node(sub)
+        for out, sub_out in zip(node.outputs, outs):
+            self.alias(out, sub_out)
+
+
+def lower(graph: Graph) -> Lowerer:
+    lowerer = Lowerer()
+    lowerer.lower_graph(graph)
+    return lowerer

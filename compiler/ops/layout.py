@@ -1,0 +1,88 @@
+"""Layout ops: reshape (a view, no copy) and cast."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.builder import Builder
+from compiler.ir import DTYPES, Node, Shape, Value
+from compiler.ops.registry import define_op
+
+reshape = define_op("reshape", "layout")
+
+
+@reshape.shape
+def _reshape_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    (x,) = inputs
+    shape = tuple(attrs["shape"])
+    if x.batched != (bool(shape) and shape[0] is None):
+        raise ValueError(f"reshape {x.shape} -> {shape} must keep the batch axis first")
+    known_in = int(np.prod([d for d in x.shape if d is not None]))
+    known_out = int(np.prod([d for d in shape if d is not None]))
+    if known_in != known_out:
+        raise ValueError(f"cannot reshape {x.shape} into {shape}")
+    return [(shape, x.dtype)]
+
+
+@reshape.reference
+def _reshape_reference(attrs: dict, x: np.ndarray) -> tuple:
+    shape = tuple(-1 if d is None else d for d in attrs["shape"])
+    return (x.reshape(shape),)
+
+
+@reshape.vjp
+def _reshape_vjp(b: Builder, node: Node, cts: list) -> list:
+    return [b.emit("reshape", cts[0], shape=node.inputs[0].shape)]
+
+
+@reshape.lower
+def _reshape_lower(lowerer, node: Node) -> None:
+    lowerer.alias(node.outputs[0], node.inputs[0])
+
+
+cast = define_op("cast", "layout")
+
+
+@cast.shape
+def _cast_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    if attrs["dtype"] not in DTYPES:
+        raise ValueError(f"cannot cast to {attrs['dtype']!r}")
+    return [(inputs[0].shape, attrs["dtype"])]
+
+
+@cast.reference
+def _cast_reference(attrs: dict, x: np.ndarray) -> tuple:
+    return (x.astype(attrs["dtype"]),)
+
+
+@cast.vjp
+def _cast_vjp(b: Builder, node: Node, cts: list) -> list:
+    x = node.inputs[0]
+    if x.dtype == "int64":
+        return [None]
+    return [b.emit("cast", cts[0], dtype=x.dtype)]
+
+
+@cast.lower
+def _cast_lower(lowerer, node: Node) -> None:
+    lowerer.cast(node)
+
+
+iota = define_op("iota", "constant", nondiff_reason="a constant has no inputs")
+
+
+@iota.shape
+def _iota_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    if attrs["length"] < 0:
+        raise ValueError("iota length must be >= 0")
+    return [((attrs["length"],), attrs["dtype"])]
+
+
+@iota.reference
+def _iota_reference(attrs: dict) -> tuple:
+    return (np.arange(attrs["length"], dtype=attrs["dtype"]),)
+
+
+@iota.lower
+def _iota_lower(lowerer, node: Node) -> None:
+    lowerer.constant_array(node.outputs[0], _iota_reference(node.attrs)[0])

@@ -1,0 +1,75 @@
+"""Random ops from a counter-based generator: values depend on (seed, step, element index)
+only, so they are the same whatever the thread count, and a backward pass can regenerate a
+dropout mask instead of storing it.
+
+The generator (mirrored bit for bit by cthulhu/_kernels/rng.pyx)::
+
+    mix64(z)          = splitmix64 finaliser
+    stream_key(s, t)  = mix64(mix64(s ^ SEED_SALT) + (t + 1) * GOLDEN)
+    uniform(key, i)   = (mix64(key + (i + 1) * GOLDEN) >> 11) * 2**-53   (i from 0)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.builder import Builder
+from compiler.ir import Node, Shape, Value
+from compiler.ops.registry import define_op
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+SEED_SALT = np.uint64(0x5851F42D4C957F2D)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def mix64(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def stream_key(seed: int, step: int) -> np.uint64:
+    with np.errstate(over="ignore"):
+        return mix64(mix64(np.uint64(seed) ^ SEED_SALT) + (np.uint64(step) + np.uint64(1)) * GOLDEN)
+
+
+def uniform(seed: int, step: int, size: int) -> np.ndarray:
+    key = stream_key(seed, step)
+    counters = np.arange(1, size + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        bits = mix64(key + counters * GOLDEN)
+    return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+dropout = define_op("dropout", "random")
+
+
+@dropout.shape
+def _dropout_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    x, step = inputs
+    if not 0.0 <= attrs["rate"] < 1.0:
+        raise ValueError(f"dropout rate must be in [0, 1), got {attrs['rate']}")
+    if step.shape != () or step.dtype != "int64":
+        raise ValueError("dropout's step must be an int64 scalar")
+    return [(x.shape, x.dtype)]
+
+
+@dropout.reference
+def _dropout_reference(attrs: dict, x: np.ndarray, step: np.ndarray) -> tuple:
+    rate = attrs["rate"]
+    keep = uniform(attrs["seed"], int(step), x.size).reshape(x.shape) >= rate
+    scale = x.dtype.type(1.0 / (1.0 - rate))
+    return (np.where(keep, x * scale, 0).astype(x.dtype),)
+
+
+@dropout.vjp
+def _dropout_vjp(b: Builder, node: Node, cts: list) -> list:
+    # The op is linear in x with a mask fixed by (seed, step): its transpose is itself.
+    return [b.emit("dropout", cts[0], node.inputs[1], **node.attrs), None]
+
+
+@dropout.lower
+def _dropout_lower(lowerer, node: Node) -> None:
+    lowerer.dropout(node)

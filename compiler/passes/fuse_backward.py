@@ -1,0 +1,31 @@
+"""Backward fusion: an activation gradient whose result is summed over the batch (the bias
+gradient of a dense layer) becomes one ``activation_grad_bias`` node computing both in one
+pass. Invariant: no activation_grad feeds a batch-axis reduce_sum of rank-2 values."""
+
+from __future__ import annotations
+
+from compiler.ir import Graph, Node, Value
+from compiler.passes.rewrite import substitute
+
+
+def fuse_bias_grad(graph: Graph) -> Graph:
+    producer = graph.producers()
+    fused: dict[int, Node] = {}  # id(activation_grad node) -> fused node
+    mapping: dict[int, Value] = {}
+    dropped: set[int] = set()
+    for node in graph.nodes:
+        if node.op != "reduce_sum" or node.attrs["axes"] != (0,) or node.attrs["keepdims"]:
+            continue
+        grad = producer.get(node.inputs[0].id)
+        if grad is None or grad.op != "activation_grad" or grad.outputs[0].rank != 2:
+            continue
+        if id(grad) in fused:
+            mapping[node.outputs[0].id] = fused[id(grad)].outputs[1]
+        else:
+            db = Value(node.outputs[0].shape, node.outputs[0].dtype)
+            fused[id(grad)] = Node("activation_grad_bias", grad.inputs,
+                                   (grad.outputs[0], db), dict(grad.attrs), grad.origin)
+            mapping[node.outputs[0].id] = db
+        dropped.add(id(node))
+    nodes = [fused.get(id(n), n) for n in graph.nodes if id(n) not in dropped]
+    return substitute(graph.replace(nodes=nodes), mapping)

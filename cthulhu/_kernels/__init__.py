@@ -1,0 +1,1 @@
+"""Native kernels (Cython + OpenMP) and the plan executor of cthulhu."""

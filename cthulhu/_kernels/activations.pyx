@@ -1,0 +1,488 @@
+"""Activation kernels (Keras 2 definitions): forward, bias+activation epilogue, backward.
+
+Every backward is computed from the forward *output* y alone, so the executor can free x.
+"""
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.math cimport exp, expf, expm1, expm1f, fabs, fabsf, log1p, log1pf, tanh, tanhf
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+from cthulhu._kernels.codes cimport *
+
+import numpy as np
+
+cnp.import_array()
+
+cdef double SELU_ALPHA = 1.6732632423543772
+cdef double SELU_SCALE = 1.0507009873554805
+
+# Rows of a chunk processed as one span by the row-wise epilogue (keeps data in L1).
+cdef enum:
+    SPAN_CHUNK = 2048
+    COLSUM_MAX_BLOCKS = 64      # the row blocking of col_sum depends on rows only
+    COLSUM_MIN_BLOCK_ROWS = 32
+    COLSUM_COL_CHUNK = 256
+
+
+# ---------------------------------------------------------------- fused-precision math
+cdef inline floating _exp(floating v) noexcept nogil:
+    if floating is float:
+        return expf(v)
+    else:
+        return exp(v)
+
+
+cdef inline floating _expm1(floating v) noexcept nogil:
+    if floating is float:
+        return expm1f(v)
+    else:
+        return expm1(v)
+
+
+cdef inline floating _log1p(floating v) noexcept nogil:
+    if floating is float:
+        return log1pf(v)
+    else:
+        return log1p(v)
+
+
+cdef inline floating _tanh(floating v) noexcept nogil:
+    if floating is float:
+        return tanhf(v)
+    else:
+        return tanh(v)
+
+
+cdef inline floating _fabs(floating v) noexcept nogil:
+    if floating is float:
+        return fabsf(v)
+    else:
+        return fabs(v)
+
+
+cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) noexcept nogil:
+    """Start of part p when [0, total) is cut in `parts` pieces aligned to 16 elements."""
+    cdef Py_ssize_t b
+    if p >= parts:
+        return total
+    b = total * p // parts
+    return b - b % 16
+
+
+# ---------------------------------------------------------------- forward
+cdef void _act_span(int act, Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    """y[j] = act(x[j]) for an element-wise activation (not softmax); y may alias x."""
+    cdef Py_ssize_t j
+    cdef floating v
+    cdef floating zero = 0, one = 1, half = 0.5, fifth = 0.2
+    cdef floating s_alpha = <floating>SELU_ALPHA
+    cdef floating s_scale = <floating>SELU_SCALE
+    if act == ACT_LINEAR:
+        if y != x:
+            memcpy(y, x, n * sizeof(floating))
+    elif act == ACT_RELU:
+        for j in range(n):
+            v = x[j]
+            y[j] = zero if v < zero else v          # NaN stays NaN
+    elif act == ACT_SIGMOID:
+        for j in range(n):
+            y[j] = one / (one + _exp(-x[j]))
+    elif act == ACT_HARD_SIGMOID:
+        for j in range(n):
+            v = fifth * x[j] + half
+            if v < zero:
+                v = zero
+            elif v > one:
+                v = one
+            y[j] = v
+    elif act == ACT_TANH:
+        for j in range(n):
+            y[j] = _tanh(x[j])
+    elif act == ACT_ELU:
+        for j in range(n):
+            v = x[j]
+            y[j] = v if v > zero else _expm1(v)
+    elif act == ACT_SELU:
+        for j in range(n):
+            v = x[j]
+            y[j] = s_scale * v if v > zero else s_scale * s_alpha * _expm1(v)
+    elif act == ACT_SOFTPLUS:
+        for j in range(n):
+            v = x[j]
+            y[j] = (v if v > zero else zero) + _log1p(_exp(-_fabs(v)))
+    elif act == ACT_SOFTSIGN:
+        for j in range(n):
+            v = x[j]
+            y[j] = v / (one + _fabs(v))
+    elif act == ACT_EXPONENTIAL:
+        for j in range(n):
+            y[j] = _exp(x[j])
+
+
+cdef void _softmax_row(Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    """Stable softmax of one row; y may alias x."""
+    cdef Py_ssize_t j
+    cdef floating mx, e
+    cdef double s = 0.0
+    cdef floating inv
+    if n <= 0:
+        return
+    mx = x[0]
+    for j in range(1, n):
+        if x[j] > mx:
+            mx = x[j]
+    for j in range(n):
+        e = _exp(x[j] - mx)
+        y[j] = e
+        s += e
+    inv = <floating>(1.0 / s)
+    for j in range(n):
+        y[j] = y[j] * inv
+
+
+cdef void act_fwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating* y,
+                  int n_threads) noexcept nogil:
+    cdef Py_ssize_t total = rows * cols
+    cdef Py_ssize_t i, p, lo, hi, parts
+    if rows <= 0 or cols <= 0:
+        return
+    if act == ACT_SOFTMAX:
+        if n_threads > 1 and rows > 1:
+            for i in prange(rows, schedule='static', num_threads=n_threads):
+                _softmax_row(cols, x + i * cols, y + i * cols)
+        else:
+            for i in range(rows):
+                _softmax_row(cols, x + i * cols, y + i * cols)
+        return
+    if n_threads > 1 and total >= 32 * n_threads:
+        parts = n_threads
+        for p in prange(parts, schedule='static', num_threads=n_threads):
+            lo = _split(total, parts, p)
+            hi = _split(total, parts, p + 1)
+            _act_span(act, hi - lo, x + lo, y + lo)
+    else:
+        _act_span(act, total, x, y)
+
+
+cdef void _bias_act_row(int act, Py_ssize_t cols, floating* z,
+                        const floating* bias) noexcept nogil:
+    cdef Py_ssize_t j, c0, w
+    if act == ACT_SOFTMAX:
+        if bias != NULL:
+            for j in range(cols):
+                z[j] = z[j] + bias[j]
+        _softmax_row(cols, z, z)
+        return
+    c0 = 0
+    while c0 < cols:     # bias add + activation while the chunk is in L1
+        w = cols - c0
+        if w > SPAN_CHUNK:
+            w = SPAN_CHUNK
+        if bias != NULL:
+            for j in range(c0, c0 + w):
+                z[j] = z[j] + bias[j]
+        _act_span(act, w, z + c0, z + c0)
+        c0 += w
+
+
+cdef void bias_act_fwd(int act, Py_ssize_t rows, Py_ssize_t cols, floating* z,
+                       const floating* bias, int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    if rows <= 0 or cols <= 0:
+        return
+    if bias == NULL:
+        act_fwd(act, rows, cols, z, z, n_threads)
+        return
+    if n_threads > 1 and rows > 1:
+        for i in prange(rows, schedule='static', num_threads=n_threads):
+            _bias_act_row(act, cols, z + i * cols, bias)
+    else:
+        for i in range(rows):
+            _bias_act_row(act, cols, z + i * cols, bias)
+
+
+# ---------------------------------------------------------------- backward
+cdef void _act_bwd_span(int act, Py_ssize_t n, const floating* y, const floating* dy,
+                        floating* dx) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating v, t
+    cdef floating zero = 0, one = 1, fifth = 0.2
+    cdef floating s_scale = <floating>SELU_SCALE
+    cdef floating s_sa = <floating>(SELU_SCALE * SELU_ALPHA)
+    if act == ACT_LINEAR:
+        if dx != dy:
+            memcpy(dx, dy, n * sizeof(floating))
+    elif act == ACT_RELU:
+        for j in range(n):
+            dx[j] = dy[j] if y[j] > zero else zero
+    elif act == ACT_SIGMOID:
+        for j in range(n):
+            v = y[j]
+            dx[j] = dy[j] * (v * (one - v))
+    elif act == ACT_HARD_SIGMOID:
+        for j in range(n):
+            v = y[j]
+            dx[j] = dy[j] * fifth if (v > zero and v < one) else zero
+    elif act == ACT_TANH:
+        for j in range(n):
+            v = y[j]
+            dx[j] = dy[j] * (one - v * v)
+    elif act == ACT_ELU:
+        for j in range(n):
+            v = y[j]
+            dx[j] = dy[j] if v > zero else dy[j] * (v + one)
+    elif act == ACT_SELU:
+        for j in range(n):
+            v = y[j]
+            dx[j] = dy[j] * s_scale if v > zero else dy[j] * (v + s_sa)
+    elif act == ACT_SOFTPLUS:
+        for j in range(n):
+            dx[j] = dy[j] * (-_expm1(-y[j]))
+    elif act == ACT_SOFTSIGN:
+        for j in range(n):
+            t = one - _fabs(y[j])
+            dx[j] = dy[j] * (t * t)
+    elif act == ACT_EXPONENTIAL:
+        for j in range(n):
+            dx[j] = dy[j] * y[j]
+
+
+cdef void _softmax_bwd_row(Py_ssize_t n, const floating* y, const floating* dy,
+                           floating* dx) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double s = 0.0
+    cdef floating fs
+    for j in range(n):
+        s += <double>dy[j] * <double>y[j]
+    fs = <floating>s
+    for j in range(n):
+        dx[j] = y[j] * (dy[j] - fs)
+
+
+cdef inline Py_ssize_t _colsum_block_rows(Py_ssize_t rows) noexcept nogil:
+    cdef Py_ssize_t br = (rows + COLSUM_MAX_BLOCKS - 1) // COLSUM_MAX_BLOCKS
+    return br if br > COLSUM_MIN_BLOCK_ROWS else COLSUM_MIN_BLOCK_ROWS
+
+
+cdef void _block_colsum(Py_ssize_t nr, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_t c1,
+                        const floating* x, double* out) noexcept nogil:
+    """out[j - c0] = sum_{r < nr} x[r, j] for c0 <= j < c1, summed in row order from 0."""
+    cdef Py_ssize_t r, j
+    cdef Py_ssize_t w = c1 - c0
+    cdef const floating* row
+    for j in range(w):
+        out[j] = 0.0
+    for r in range(nr):
+        row = x + r * cols + c0
+        for j in range(w):
+            out[j] += row[j]
+
+
+cdef void col_sum(Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating* out,
+                  int n_threads) noexcept nogil:
+    # Rows are cut in nb blocks of br rows (a function of `rows` only). Each block is summed
+    # in row order into a double partial; partials are added in block order. Serial and
+    # parallel paths perform the same floating-point operations, so results never depend
+    # on n_threads.
+    cdef Py_ssize_t br, nb, b, j, c0, c1, nr
+    cdef double* scratch
+    cdef double acc[COLSUM_COL_CHUNK]
+    cdef double part[COLSUM_COL_CHUNK]
+    if cols <= 0:
+        return
+    if rows <= 0:
+        for j in range(cols):
+            out[j] = 0
+        return
+    br = _colsum_block_rows(rows)
+    nb = (rows + br - 1) // br
+    if n_threads > 1 and nb > 1:
+        scratch = <double*>malloc(nb * cols * sizeof(double))
+        if scratch != NULL:
+            for b in prange(nb, schedule='static', num_threads=n_threads):
+                nr = rows - b * br
+                if nr > br:
+                    nr = br
+                _block_colsum(nr, cols, 0, cols, x + b * br * cols, scratch + b * cols)
+            for b in range(1, nb):
+                for j in range(cols):
+                    scratch[j] += scratch[b * cols + j]
+            for j in range(cols):
+                out[j] = <floating>scratch[j]
+            free(scratch)
+            return
+    # serial path (also the fallback when malloc fails): column chunks on the stack
+    c0 = 0
+    while c0 < cols:
+        c1 = c0 + COLSUM_COL_CHUNK
+        if c1 > cols:
+            c1 = cols
+        for b in range(nb):
+            nr = rows - b * br
+            if nr > br:
+                nr = br
+            _block_colsum(nr, cols, c0, c1, x + b * br * cols, part)
+            if b == 0:
+                for j in range(c1 - c0):
+                    acc[j] = part[j]
+            else:
+                for j in range(c1 - c0):
+                    acc[j] += part[j]
+        for j in range(c1 - c0):
+            out[c0 + j] = <floating>acc[j]
+        c0 = c1
+
+
+cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
+                  const floating* dy, floating* dx, floating* dbias,
+                  int n_threads) noexcept nogil:
+    cdef Py_ssize_t total = rows * cols
+    cdef Py_ssize_t i, p, lo, hi, parts
+    if cols <= 0:
+        return
+    if rows > 0:
+        if act == ACT_SOFTMAX:
+            if n_threads > 1 and rows > 1:
+                for i in prange(rows, schedule='static', num_threads=n_threads):
+                    _softmax_bwd_row(cols, y + i * cols, dy + i * cols, dx + i * cols)
+            else:
+                for i in range(rows):
+                    _softmax_bwd_row(cols, y + i * cols, dy + i * cols, dx + i * cols)
+        elif n_threads > 1 and total >= 32 * n_threads:
+            parts = n_threads
+            for p in prange(parts, schedule='static', num_threads=n_threads):
+                lo = _split(total, parts, p)
+                hi = _split(total, parts, p + 1)
+                _act_bwd_span(act, hi - lo, y + lo, dy + lo, dx + lo)
+        else:
+            _act_bwd_span(act, total, y, dy, dx)
+    if dbias != NULL:
+        col_sum(rows, cols, dx, dbias, n_threads)
+
+
+# ---------------------------------------------------------------- numpy wrappers (tests)
+def _check(name, arr, dtype=None, writeable=False):
+    if not isinstance(arr, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
+    if arr.dtype != np.float32 and arr.dtype != np.float64:
+        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if writeable and not arr.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+
+
+def _check_act(act):
+    act = int(act)
+    if act < ACT_LINEAR or act > ACT_EXPONENTIAL:
+        raise ValueError(f"unknown activation code {act}")
+    return act
+
+
+def _rows_cols(name, arr):
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows, cols), got shape {arr.shape}")
+    return arr.shape[0], arr.shape[1]
+
+
+cdef inline void* _data(arr):
+    return cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+def act_fwd_np(act, x, y, n_threads=1):
+    """y[...] = act(x) over 2-D (rows, cols) arrays; y may be x."""
+    cdef int code = _check_act(act)
+    _check("x", x)
+    _check("y", y, x.dtype, writeable=True)
+    cdef Py_ssize_t rows, cols
+    rows, cols = _rows_cols("x", x)
+    if y.shape != x.shape:
+        raise ValueError(f"y has shape {y.shape}, expected {x.shape}")
+    cdef int nt = int(n_threads)
+    cdef void* px = _data(x)
+    cdef void* py = _data(y)
+    if x.dtype == np.float32:
+        with nogil:
+            act_fwd(code, rows, cols, <const float*>px, <float*>py, nt)
+    else:
+        with nogil:
+            act_fwd(code, rows, cols, <const double*>px, <double*>py, nt)
+    return y
+
+
+def bias_act_fwd_np(act, z, bias=None, n_threads=1):
+    """In place z[i, j] = act(z[i, j] + bias[j]) (no add when bias is None)."""
+    cdef int code = _check_act(act)
+    _check("z", z, writeable=True)
+    cdef Py_ssize_t rows, cols
+    rows, cols = _rows_cols("z", z)
+    cdef void* pb = NULL
+    if bias is not None:
+        _check("bias", bias, z.dtype)
+        if bias.ndim != 1 or bias.shape[0] != cols:
+            raise ValueError(f"bias has shape {bias.shape}, expected ({cols},)")
+        pb = _data(bias)
+    cdef int nt = int(n_threads)
+    cdef void* pz = _data(z)
+    if z.dtype == np.float32:
+        with nogil:
+            bias_act_fwd(code, rows, cols, <float*>pz, <const float*>pb, nt)
+    else:
+        with nogil:
+            bias_act_fwd(code, rows, cols, <double*>pz, <const double*>pb, nt)
+    return z
+
+
+def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
+    """dx[...] = dL/dx from y = act(x) and dy; dbias (if given) = column sums of dx."""
+    cdef int code = _check_act(act)
+    _check("y", y)
+    _check("dy", dy, y.dtype)
+    _check("dx", dx, y.dtype, writeable=True)
+    cdef Py_ssize_t rows, cols
+    rows, cols = _rows_cols("y", y)
+    if dy.shape != y.shape or dx.shape != y.shape:
+        raise ValueError(f"y, dy, dx shapes differ: {y.shape}, {dy.shape}, {dx.shape}")
+    cdef void* pdb = NULL
+    if dbias is not None:
+        _check("dbias", dbias, y.dtype, writeable=True)
+        if dbias.ndim != 1 or dbias.shape[0] != cols:
+            raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
+        pdb = _data(dbias)
+    cdef int nt = int(n_threads)
+    cdef void* py = _data(y)
+    cdef void* pdy = _data(dy)
+    cdef void* pdx = _data(dx)
+    if y.dtype == np.float32:
+        with nogil:
+            act_bwd(code, rows, cols, <const float*>py, <const float*>pdy, <float*>pdx,
+                    <float*>pdb, nt)
+    else:
+        with nogil:
+            act_bwd(code, rows, cols, <const double*>py, <const double*>pdy, <double*>pdx,
+                    <double*>pdb, nt)
+    return dx
+
+
+def col_sum_np(x, out, n_threads=1):
+    """out[j] = sum_i x[i, j] (deterministic blocking, double accumulation)."""
+    _check("x", x)
+    _check("out", out, x.dtype, writeable=True)
+    cdef Py_ssize_t rows, cols
+    rows, cols = _rows_cols("x", x)
+    if out.ndim != 1 or out.shape[0] != cols:
+        raise ValueError(f"out has shape {out.shape}, expected ({cols},)")
+    cdef int nt = int(n_threads)
+    cdef void* px = _data(x)
+    cdef void* po = _data(out)
+    if x.dtype == np.float32:
+        with nogil:
+            col_sum(rows, cols, <const float*>px, <float*>po, nt)
+    else:
+        with nogil:
+            col_sum(rows, cols, <const double*>px, <double*>po, nt)
+    return out

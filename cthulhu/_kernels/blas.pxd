@@ -1,0 +1,12 @@
+from cython cimport floating
+
+# Row-major GEMM through scipy.linalg.cython_blas (sgemm / dgemm):
+#     C[m, n] = alpha * op(A) @ op(B) + beta * C
+# op(A) is (m, k): A is stored (m, k) with leading dimension lda, or (k, m) when trans_a.
+# op(B) is (k, n): B is stored (k, n) with leading dimension ldb, or (n, k) when trans_b.
+# C is stored (m, n) with leading dimension ldc. k == 0 gives C = beta * C (beta == 0 writes
+# exact zeros, as BLAS does); m == 0 or n == 0 does nothing. BLAS threading is not touched.
+cdef void gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+               floating alpha, const floating* a, Py_ssize_t lda,
+               const floating* b, Py_ssize_t ldb, floating beta,
+               floating* c, Py_ssize_t ldc) noexcept nogil

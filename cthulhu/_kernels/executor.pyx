@@ -1,0 +1,205 @@
+# The plan executor: runs a whole lowered plan (a training step, a test step or a
+# prediction) in one call into native code, without the GIL and without allocating.
+#
+# A program is a table of instructions, one row of ROW_WIDTH int64 per kernel call:
+#     (opcode, dtype, field, field, ...)
+# dtype is 0 for float32 and 1 for float64. Buffer fields hold raw addresses (the plan keeps
+# every array alive and never moves it). Size fields are "dims": a value >= 0 is a constant,
+# a value < 0 means (-value) * n_rows, the run-time batch size. Float parameters are indices
+# into `consts`. The element-wise chain keeps its program, operand addresses and broadcast
+# pairs in `aux` (see OP_EW below); decoded broadcast pairs go to `scratch`.
+#
+# compiler/lower.py writes these tables; the opcodes live in codes.pxd (ExecOp).
+
+from libc.stdint cimport int64_t, uint64_t
+
+from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
+from cthulhu._kernels.blas cimport gemm
+from cthulhu._kernels.codes cimport *
+from cthulhu._kernels.elementwise cimport ew_chain
+from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
+from cthulhu._kernels.optim cimport adam_update, sgd_update
+from cthulhu._kernels.reduce cimport reduce
+from cthulhu._kernels.rng cimport dropout
+from cthulhu._kernels.threads cimport threads_for
+
+from cython cimport floating
+
+import numpy as np
+
+ROW_WIDTH = EXEC_ROW_WIDTH
+OPCODES = {
+    "gemm": OP_GEMM, "activation": OP_ACT, "activation_grad": OP_ACT_GRAD, "ew": OP_EW,
+    "reduce": OP_REDUCE, "softmax_xent": OP_SXENT, "softmax_xent_grad": OP_SXENT_GRAD,
+    "dropout": OP_DROPOUT, "sgd": OP_SGD, "adam": OP_ADAM, "increment": OP_INCREMENT,
+    "fill": OP_FILL, "cast": OP_CAST,
+}
+
+
+cdef inline Py_ssize_t dim(int64_t v, Py_ssize_t n) noexcept nogil:
+    return <Py_ssize_t>v if v >= 0 else <Py_ssize_t>(-v) * n
+
+
+cdef inline void* addr(int64_t v) noexcept nogil:
+    return <void*><size_t>v
+
+
+cdef void exec_gemm(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: ta, tb, M, N, K, A, B, C, bias, act
+    cdef bint ta = f[0], tb = f[1]
+    cdef Py_ssize_t m = dim(f[2], n), cols = dim(f[3], n), k = dim(f[4], n)
+    cdef floating* c = <floating*>addr(f[7])
+    gemm(ta, tb, m, cols, k, <floating>1.0, <const floating*>addr(f[5]), m if ta else k,
+         <const floating*>addr(f[6]), k if tb else cols, <floating>0.0, c, cols)
+    if f[8] != 0 or f[9] != ACT_LINEAR:
+        bias_act_fwd(<int>f[9], m, cols, c, <const floating*>addr(f[8]),
+                     threads_for(m * cols))
+
+
+cdef void exec_ew(floating* tag, const int64_t* f, const int64_t* aux, const double* consts,
+                  int64_t* scratch, Py_ssize_t n) noexcept nogil:
+    # f: size, prog_offset, n_instr, ptr_offset, n_operands, bcast_offset
+    # aux[bcast_offset + 2*i], aux[bcast_offset + 2*i + 1] = encoded (red, inner) of operand i
+    cdef Py_ssize_t size = dim(f[0], n), n_ops = f[4], i
+    cdef int64_t* red = scratch
+    cdef int64_t* inner = scratch + n_ops
+    for i in range(n_ops):
+        red[i] = dim(aux[f[5] + 2 * i], n)
+        inner[i] = dim(aux[f[5] + 2 * i + 1], n)
+        if red[i] == 0:  # an empty batch broadcast: nothing is read
+            red[i] = 1
+    ew_chain(size, aux + f[1], f[2], <floating**>(aux + f[3]), red, inner, consts,
+             threads_for(size))
+
+
+cdef void exec_fill(floating* tag, const int64_t* f, const double* consts,
+                    Py_ssize_t n) noexcept nogil:
+    # f: size, Y, const index, per_row (value times n_rows)
+    cdef Py_ssize_t size = dim(f[0], n), i
+    cdef floating* y = <floating*>addr(f[1])
+    cdef double value = consts[f[2]] * (n if f[3] else 1)
+    for i in range(size):
+        y[i] = <floating>value
+
+
+cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: size, X, Y, src dtype, dst dtype (0 float32, 1 float64, 2 int64)
+    cdef Py_ssize_t size = dim(f[0], n), i
+    cdef double v
+    for i in range(size):
+        if f[3] == 0:
+            v = (<float*>addr(f[1]))[i]
+        elif f[3] == 1:
+            v = (<double*>addr(f[1]))[i]
+        else:
+            v = <double>(<int64_t*>addr(f[1]))[i]
+        if f[4] == 0:
+            (<float*>addr(f[2]))[i] = <float>v
+        elif f[4] == 1:
+            (<double*>addr(f[2]))[i] = v
+        else:
+            (<int64_t*>addr(f[2]))[i] = <int64_t>v
+
+
+cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
+                   const double* consts, int64_t* scratch, Py_ssize_t n) noexcept nogil:
+    cdef const int64_t* f = row + 2
+    cdef int64_t op = row[0]
+    cdef Py_ssize_t rows, cols, size
+    if op == OP_GEMM:
+        exec_gemm(tag, f, n)
+    elif op == OP_ACT:
+        # act, rows, cols, X, Y
+        rows, cols = dim(f[1], n), dim(f[2], n)
+        act_fwd(<int>f[0], rows, cols, <const floating*>addr(f[3]), <floating*>addr(f[4]),
+                threads_for(rows * cols))
+    elif op == OP_ACT_GRAD:
+        # act, rows, cols, Y, DY, DX, DBIAS (0: none)
+        rows, cols = dim(f[1], n), dim(f[2], n)
+        act_bwd(<int>f[0], rows, cols, <const floating*>addr(f[3]),
+                <const floating*>addr(f[4]), <floating*>addr(f[5]), <floating*>addr(f[6]),
+                threads_for(rows * cols))
+    elif op == OP_EW:
+        exec_ew(tag, f, aux, consts, scratch, n)
+    elif op == OP_REDUCE:
+        # kind, outer, red, inner, X, Y
+        size = dim(f[1], n) * dim(f[2], n) * dim(f[3], n)
+        reduce(<int>f[0], dim(f[1], n), dim(f[2], n), dim(f[3], n),
+               <const floating*>addr(f[4]), <floating*>addr(f[5]), threads_for(size))
+    elif op == OP_SXENT:
+        # sparse, rows, cols, Z, T, P, L
+        rows, cols = dim(f[1], n), dim(f[2], n)
+        softmax_xent_fwd(rows, cols, <const floating*>addr(f[3]), <const floating*>addr(f[4]),
+                         <bint>f[0], <floating*>addr(f[5]), <floating*>addr(f[6]),
+                         threads_for(rows * cols))
+    elif op == OP_SXENT_GRAD:
+        # sparse, rows, cols, P, T, DL, DZ
+        rows, cols = dim(f[1], n), dim(f[2], n)
+        softmax_xent_bwd(rows, cols, <const floating*>addr(f[3]), <const floating*>addr(f[4]),
+                         <bint>f[0], <const floating*>addr(f[5]), <floating*>addr(f[6]),
+                         threads_for(rows * cols))
+    elif op == OP_DROPOUT:
+        # size, X, Y, step address (int64), seed, rate const index
+        size = dim(f[0], n)
+        dropout(size, consts[f[5]], <uint64_t>f[4], <uint64_t>(<int64_t*>addr(f[3]))[0],
+                <const floating*>addr(f[1]), <floating*>addr(f[2]), threads_for(size))
+    elif op == OP_SGD:
+        # size, W, G, V (0: no momentum), lr, momentum (const indices), nesterov
+        size = dim(f[0], n)
+        sgd_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                   <floating*>addr(f[3]), consts[f[4]], consts[f[5]], <bint>f[6],
+                   threads_for(size))
+    elif op == OP_ADAM:
+        # size, W, G, M, V, VHAT (0: no amsgrad), step address, lr, beta_1, beta_2, epsilon
+        size = dim(f[0], n)
+        adam_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                    <floating*>addr(f[3]), <floating*>addr(f[4]), <floating*>addr(f[5]),
+                    consts[f[7]], consts[f[8]], consts[f[9]], consts[f[10]],
+                    (<int64_t*>addr(f[6]))[0] + 1, threads_for(size))
+    elif op == OP_FILL:
+        exec_fill(tag, f, consts, n)
+
+
+cdef class Program:
+    """A lowered plan: `run(n_rows)` executes every instruction in order, GIL released."""
+
+    cdef int64_t[:, ::1] code
+    cdef int64_t[::1] aux
+    cdef double[::1] consts
+    cdef int64_t[::1] scratch
+    cdef readonly object keep_alive
+
+    def __init__(self, code, aux, consts, Py_ssize_t scratch_size, keep_alive):
+        code = np.ascontiguousarray(code, dtype=np.int64)
+        if code.ndim != 2 or code.shape[1] != EXEC_ROW_WIDTH:
+            raise ValueError(f"code must be (n, {EXEC_ROW_WIDTH}) int64")
+        self.code = code
+        self.aux = np.ascontiguousarray(aux, dtype=np.int64) if len(aux) else \
+            np.zeros(1, dtype=np.int64)
+        self.consts = np.ascontiguousarray(consts, dtype=np.float64) if len(consts) else \
+            np.zeros(1, dtype=np.float64)
+        self.scratch = np.zeros(max(1, scratch_size), dtype=np.int64)
+        # Every array whose address appears in the tables: they must outlive the program.
+        self.keep_alive = keep_alive
+
+    def run(self, Py_ssize_t n_rows):
+        if n_rows < 0:
+            raise ValueError("n_rows must be >= 0")
+        with nogil:
+            self._run(n_rows)
+
+    cdef void _run(self, Py_ssize_t n) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef const int64_t* row
+        cdef float* f32 = NULL
+        cdef double* f64 = NULL
+        for i in range(self.code.shape[0]):
+            row = &self.code[i, 0]
+            if row[0] == OP_INCREMENT:
+                (<int64_t*>addr(row[2]))[0] += 1
+            elif row[0] == OP_CAST:
+                exec_cast(row + 2, n)
+            elif row[1] == 0:
+                exec_one(f32, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)
+            else:
+                exec_one(f64, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)

@@ -1,0 +1,176 @@
+"""Fused optimizer updates (SGD with momentum / Nesterov, Adam / AMSGrad)."""
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.math cimport pow, sqrt, sqrtf
+
+import numpy as np
+
+cnp.import_array()
+
+cdef enum:
+    _ALIGN = 16
+
+
+cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) noexcept nogil:
+    cdef Py_ssize_t b
+    if p >= parts:
+        return total
+    b = total * p // parts
+    return b - b % _ALIGN
+
+
+cdef void _sgd_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                    floating* vel, floating lr, floating mom, bint nesterov) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating vi
+    if vel == NULL:
+        for i in range(lo, hi):
+            w[i] = w[i] - lr * g[i]
+    elif nesterov:
+        for i in range(lo, hi):
+            vi = mom * vel[i] - lr * g[i]
+            vel[i] = vi
+            w[i] = w[i] + (mom * vi - lr * g[i])
+    else:
+        for i in range(lo, hi):
+            vi = mom * vel[i] - lr * g[i]
+            vel[i] = vi
+            w[i] = w[i] + vi
+
+
+cdef void sgd_update(Py_ssize_t size, floating* w, const floating* g, floating* velocity,
+                     double lr, double momentum, bint nesterov, int n_threads) noexcept nogil:
+    cdef floating flr = <floating>lr
+    cdef floating fmom = <floating>momentum
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if n_threads > 1 and size >= _ALIGN * n_threads:
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _sgd_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), w, g,
+                      velocity, flr, fmom, nesterov)
+    else:
+        _sgd_span(0, size, w, g, velocity, flr, fmom, nesterov)
+
+
+cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                     floating* m, floating* v, floating* vhat, floating lr_t, floating b1,
+                     floating b2, floating eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, vh, denom
+    cdef floating one = 1
+    cdef floating omb1 = one - b1
+    cdef floating omb2 = one - b2
+    for i in range(lo, hi):
+        gi = g[i]
+        mi = b1 * m[i] + omb1 * gi
+        vi = b2 * v[i] + omb2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        if vhat != NULL:
+            vh = vhat[i]
+            if vi > vh or vi != vi:     # max propagating NaN, as K.maximum
+                vh = vi
+            vhat[i] = vh
+            vi = vh
+        if floating is float:
+            denom = sqrtf(vi) + eps
+        else:
+            denom = sqrt(vi) + eps
+        w[i] = w[i] - lr_t * mi / denom
+
+
+cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
+                      floating* v, floating* vhat, double lr, double beta1, double beta2,
+                      double epsilon, int64_t step, int n_threads) noexcept nogil:
+    cdef double t = <double>step
+    cdef double lr_t = lr * sqrt(1.0 - pow(beta2, t)) / (1.0 - pow(beta1, t))
+    cdef floating flr = <floating>lr_t
+    cdef floating b1 = <floating>beta1
+    cdef floating b2 = <floating>beta2
+    cdef floating eps = <floating>epsilon
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if n_threads > 1 and size >= _ALIGN * n_threads:
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _adam_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), w, g, m,
+                       v, vhat, flr, b1, b2, eps)
+    else:
+        _adam_span(0, size, w, g, m, v, vhat, flr, b1, b2, eps)
+
+
+# ---------------------------------------------------------------- numpy wrappers (tests)
+def _check(name, arr, dtype, size, writeable):
+    if not isinstance(arr, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
+    if arr.dtype != np.float32 and arr.dtype != np.float64:
+        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if size is not None and arr.size != size:
+        raise ValueError(f"{name} has {arr.size} elements, expected {size}")
+    if writeable and not arr.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+
+
+cdef inline void* _data(arr):
+    if arr is None:
+        return NULL
+    return cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+def sgd_update_np(w, g, velocity=None, lr=0.01, momentum=0.0, nesterov=False, n_threads=1):
+    """In-place SGD step on w (and velocity, when given)."""
+    _check("w", w, None, None, True)
+    _check("g", g, w.dtype, w.size, False)
+    if velocity is not None:
+        _check("velocity", velocity, w.dtype, w.size, True)
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, dmom = momentum
+    cdef bint nest = bool(nesterov)
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pv = _data(velocity)
+    if w.dtype == np.float32:
+        with nogil:
+            sgd_update(n, <float*>pw, <const float*>pg, <float*>pv, dlr, dmom, nest, nt)
+    else:
+        with nogil:
+            sgd_update(n, <double*>pw, <const double*>pg, <double*>pv, dlr, dmom, nest, nt)
+    return w
+
+
+def adam_update_np(w, g, m, v, vhat=None, lr=0.001, beta1=0.9, beta2=0.999,
+                   epsilon=1e-7, step=1, n_threads=1):
+    """In-place Adam step (AMSGrad when vhat is given); step = iterations + 1."""
+    _check("w", w, None, None, True)
+    _check("g", g, w.dtype, w.size, False)
+    _check("m", m, w.dtype, w.size, True)
+    _check("v", v, w.dtype, w.size, True)
+    if vhat is not None:
+        _check("vhat", vhat, w.dtype, w.size, True)
+    if int(step) < 1:
+        raise ValueError(f"step must be >= 1, got {step}")
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, db1 = beta1, db2 = beta2, deps = epsilon
+    cdef int64_t st = int(step)
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pm = _data(m)
+    cdef void* pv = _data(v)
+    cdef void* ph = _data(vhat)
+    if w.dtype == np.float32:
+        with nogil:
+            adam_update(n, <float*>pw, <const float*>pg, <float*>pm, <float*>pv, <float*>ph,
+                        dlr, db1, db2, deps, st, nt)
+    else:
+        with nogil:
+            adam_update(n, <double*>pw, <const double*>pg, <double*>pm, <double*>pv,
+                        <double*>ph, dlr, db1, db2, deps, st, nt)
+    return w

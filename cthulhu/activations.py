@@ -1,0 +1,85 @@
+"""cthulhu.activations: the Keras 2 activation functions, by name or as functions."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from cthulhu import backend as K
+
+
+def linear(x):
+    return x
+
+
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    return K.relu(x, alpha, max_value, threshold)
+
+
+def sigmoid(x):
+    return K.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    """Keras 2: clip(0.2 * x + 0.5, 0, 1)."""
+    return K.hard_sigmoid(x)
+
+
+def tanh(x):
+    return K.tanh(x)
+
+
+def softmax(x, axis=-1):
+    return K.softmax(x, axis)
+
+
+def elu(x, alpha=1.0):
+    return K.elu(x, alpha)
+
+
+def selu(x):
+    return K._activation("selu", x)
+
+
+def softplus(x):
+    return K.softplus(x)
+
+
+def softsign(x):
+    return K.softsign(x)
+
+
+def exponential(x):
+    return K._activation("exponential", x)
+
+
+_BY_NAME: dict[str, Callable] = {f.__name__: f for f in (
+    linear, relu, sigmoid, hard_sigmoid, tanh, softmax, elu, selu, softplus, softsign,
+    exponential)}
+
+
+def get(identifier: Any) -> Callable:
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        try:
+            return _BY_NAME[identifier]
+        except KeyError:
+            raise ValueError(f"Unknown activation function: {identifier!r}. Known: "
+                             f"{', '.join(sorted(_BY_NAME))}") from None
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
+
+
+def serialize(fn: Callable) -> str:
+    return getattr(fn, "__name__", str(fn))
+
+
+def deserialize(name: str) -> Callable:
+    return get(name)
+
+
+def builtin_name(fn: Callable) -> str | None:
+    """The kernel name of a built-in activation (so dense layers fuse it), else None."""
+    name = getattr(fn, "__name__", None)
+    return name if _BY_NAME.get(name) is fn else None

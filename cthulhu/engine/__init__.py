@@ -1,0 +1,1 @@
+"""The training engine: graph building per mode, data feeding, and the loops."""

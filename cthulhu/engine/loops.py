@@ -1,0 +1,95 @@
+"""The loops over array data: training epochs, evaluation and prediction.
+
+Each step is: copy the batch rows into the plan's input buffers (native gather), run the
+plan (one native call), read the scalar outputs. Nothing else happens per step unless a
+progress bar or a per-batch callback asks for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from cthulhu.callbacks import CallbackList
+from cthulhu.engine.data import BatchFeeder
+from cthulhu.utils.progbar import Progbar
+
+
+def _n_steps(n: int, batch_size: int) -> int:
+    return (n + batch_size - 1) // batch_size
+
+
+def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
+              callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
+    plan = model._plan("train", batch_size)
+    names = model._output_names("train")
+    outs = [plan.outputs[name] for name in names]
+    feeder = BatchFeeder([x, y])
+    n = len(x)
+    index = np.arange(n, dtype=np.int64)
+    if shuffle:
+        np.random.shuffle(index)
+    totals = np.zeros(len(names))
+    per_batch = callbacks.active
+    seen = 0
+    for step in range(_n_steps(n, batch_size)):
+        batch = index[step * batch_size:(step + 1) * batch_size]
+        rows = len(batch)
+        if per_batch:
+            callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
+        feeder.gather(batch, plan.inputs)
+        plan.run(rows)
+        for j, out in enumerate(outs):
+            totals[j] += float(out) * rows
+        seen += rows
+        if per_batch or progbar is not None:
+            logs = {name: totals[j] / seen for j, name in enumerate(names)}
+            if progbar is not None:  # the caller finalizes it, after validation
+                progbar.update(step + 1, list(logs.items()), finalize=False)
+            if per_batch:
+                callbacks.call("on_train_batch_end", step,
+                               {"batch": step, "size": rows,
+                                **{k: float(outs[j]) for j, k in enumerate(names)}})
+        if model.stop_training:
+            break
+    return {name: float(totals[j] / max(seen, 1)) for j, name in enumerate(names)}
+
+
+def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int,
+                    verbose: int) -> list[float]:
+    plan = model._plan("test", min(batch_size, max(len(x), 1)))
+    names = model._output_names("test")
+    outs = [plan.outputs[name] for name in names]
+    feeder = BatchFeeder([x, y])
+    n = len(x)
+    steps = _n_steps(n, plan.capacity)
+    progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None
+    totals = np.zeros(len(names))
+    for step in range(steps):
+        start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
+        feeder.slice(start, stop, plan.inputs)
+        plan.run(stop - start)
+        for j, out in enumerate(outs):
+            totals[j] += float(out) * (stop - start)
+        if progbar is not None:
+            progbar.update(step + 1, [(k, totals[j] / stop) for j, k in enumerate(names)])
+    return [float(t / n) for t in totals]
+
+
+def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int) -> np.ndarray:
+    plan = model._plan("predict", min(batch_size, max(len(x), 1)))
+    out = plan.outputs["predictions"]
+    feeder = BatchFeeder([x])
+    n = len(x)
+    result = np.empty((n,) + out.shape[1:], dtype=out.dtype)
+    steps = _n_steps(n, plan.capacity)
+    progbar = Progbar(steps, verbose=verbose) if verbose else None
+    for step in range(steps):
+        start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
+        feeder.slice(start, stop, plan.inputs)
+        plan.run(stop - start)
+        result[start:stop] = out[:stop - start]
+        if progbar is not None:
+            progbar.update(step + 1)
+    return result

@@ -1,0 +1,221 @@
+"""The layer anatomy: ``__init__`` keeps the config, ``build`` makes the weights, ``call``
+emits IR through the backend, ``get_config`` round-trips. Calling a layer on a layer-graph
+tensor records the call (its node) and infers the output shape by tracing ``call`` once on
+a throwaway graph, so shapes always agree with what the compiler will build.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+import numpy as np
+
+from cthulhu import backend as K
+from compiler.builder import Builder
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _normalize_shape(shape: Any, what: str) -> tuple:
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a tuple of ints, got {shape!r}") from None
+    if any(d is not None and d < 0 for d in shape):
+        raise ValueError(f"{what} has a negative dimension: {shape}")
+    return shape
+
+
+class Node:
+    """One call of a layer in the layer graph: which tensors went in and came out."""
+
+    def __init__(self, layer: Layer, inputs: list[K.Tensor], outputs: list[K.Tensor]) -> None:
+        self.layer, self.inputs, self.outputs = layer, inputs, outputs
+
+
+class Layer:
+    """Base class of every layer (Keras ``Layer``)."""
+
+    _ALLOWED = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
+                "input_dim", "weights"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = set(kwargs) - self._ALLOWED
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
+                            f"{sorted(unknown)}")
+        self.name = kwargs.get("name") or self._unique_name()
+        self.trainable = kwargs.get("trainable", True)
+        self.dtype = kwargs.get("dtype") or K.floatx()
+        self.built = False
+        self._trainable_weights: list[K.Variable] = []
+        self._non_trainable_weights: list[K.Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self._initial_weights = kwargs.get("weights")
+        self.batch_input_shape: Optional[tuple] = None
+        if "batch_input_shape" in kwargs:
+            self.batch_input_shape = _normalize_shape(kwargs["batch_input_shape"],
+                                                      "batch_input_shape")
+        elif "input_shape" in kwargs:
+            self.batch_input_shape = (kwargs.get("batch_size"),) + _normalize_shape(
+                kwargs["input_shape"], "input_shape")
+        elif "input_dim" in kwargs:
+            self.batch_input_shape = (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+
+    def _unique_name(self) -> str:
+        base = _snake(type(self).__name__)
+        uid = K.get_uid(base)
+        return base if uid == 1 else f"{base}_{uid - 1}"
+
+    # ---- weights ------------------------------------------------------------------------
+    def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform",
+                   trainable: bool = True, dtype: Optional[str] = None) -> K.Variable:
+        from cthulhu import initializers
+        init = initializers.get(initializer)
+        value = init(tuple(shape), dtype=dtype or self.dtype)
+        var = K.Variable(value, dtype or self.dtype, f"{self.name}/{name}", trainable)
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        return var
+
+    @property
+    def trainable_weights(self) -> list[K.Variable]:
+        return list(self._trainable_weights) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[K.Variable]:
+        if self.trainable:
+            return list(self._non_trainable_weights)
+        return list(self._trainable_weights) + list(self._non_trainable_weights)
+
+    @property
+    def weights(self) -> list[K.Variable]:
+        return list(self._trainable_weights) + list(self._non_trainable_weights)
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights: list) -> None:
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(f"Layer {self.name!r} expects {len(params)} weight arrays, but "
+                             f"the given list has {len(weights)}")
+        for var, value in zip(params, weights):
+            if np.shape(value) != var.shape:
+                raise ValueError(f"Layer {self.name!r} weight {var.name!r} has shape "
+                                 f"{var.shape}, but the given array has shape "
+                                 f"{np.shape(value)}")
+        for var, value in zip(params, weights):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"You tried to call count_params on layer {self.name!r}, but the "
+                             f"layer isn't built yet")
+        return int(sum(np.prod(w.shape) for w in self.weights))
+
+    # ---- the anatomy --------------------------------------------------------------------
+    def build(self, input_shape: tuple) -> None:
+        self.built = True
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        return inputs
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Shape inference by tracing ``call`` on a throwaway graph."""
+        self._ensure_built(input_shape)
+        trace = K.Trace(Builder(self.dtype), training=False)
+        with K.tracing(trace):
+            x = K.Tensor(trace.builder.input(tuple(input_shape), self.dtype), input_shape,
+                         self.dtype)
+            trace.builder.origin = self.name
+            out = self.call(x, training=False)
+        return tuple(out.shape)
+
+    def _ensure_built(self, input_shape: tuple) -> None:
+        if not self.built:
+            self.build(tuple(input_shape))
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def __call__(self, inputs: K.Tensor, **kwargs: Any) -> K.Tensor:
+        if not isinstance(inputs, K.Tensor):
+            raise TypeError(f"Layer {self.name!r} was called on {type(inputs).__name__}; "
+                            f"layers are called on symbolic tensors (from Input or another "
+                            f"layer)")
+        if kwargs:
+            raise NotImplementedError(f"calling a layer with {sorted(kwargs)} is not "
+                                      f"supported yet")
+        if inputs.value is not None:  # inside a trace: emit IR directly
+            return self.trace_call(inputs, K.current_trace().training)
+        shape = self.compute_output_shape(inputs.shape)
+        out = K.Tensor(None, shape, self.dtype, (self, len(self._inbound_nodes), 0),
+                       f"{self.name}/output")
+        self._inbound_nodes.append(Node(self, [inputs], [out]))
+        return out
+
+    def trace_call(self, x: K.Tensor, training: bool) -> K.Tensor:
+        """Emit this layer's IR into the current trace."""
+        self._ensure_built(x.shape)
+        builder = K.current_trace().builder
+        saved, builder.origin = builder.origin, self.name
+        try:
+            return self.call(x, training=training)
+        finally:
+            builder.origin = saved
+
+    def get_config(self) -> dict:
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "dtype": self.dtype}
+        if self.batch_input_shape is not None:
+            config["batch_input_shape"] = self.batch_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class InputLayer(Layer):
+    """The layer behind ``Input``: it has no weights and passes its tensor through."""
+
+    def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None,
+                 dtype=None, name=None, sparse=False, **kwargs: Any) -> None:
+        if sparse:
+            raise NotImplementedError("sparse inputs are not supported yet")
+        if name is None:
+            uid = K.get_uid("input")
+            name = f"input_{uid}"
+        if batch_input_shape is None:
+            if input_shape is None:
+                raise ValueError("InputLayer needs input_shape or batch_input_shape")
+            batch_input_shape = (batch_size,) + _normalize_shape(input_shape, "shape")
+        super().__init__(batch_input_shape=batch_input_shape, dtype=dtype, name=name, **kwargs)
+        self.built = True
+        self.output = K.Tensor(None, self.batch_input_shape, self.dtype, (self, 0, 0), name)
+        self._inbound_nodes.append(Node(self, [], [self.output]))
+
+    def get_config(self) -> dict:
+        return {"batch_input_shape": self.batch_input_shape, "dtype": self.dtype,
+                "sparse": False, "name": self.name}
+
+
+def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False,
+          tensor=None) -> K.Tensor:
+    """``Input()`` instantiates a symbolic tensor that starts a layer graph (Keras Input)."""
+    if tensor is not None:
+        raise NotImplementedError("Input(tensor=...) is not supported yet")
+    if shape is None and batch_shape is None:
+        raise ValueError("Please provide to Input either a `shape` or a `batch_shape` argument")
+    layer = InputLayer(input_shape=shape, batch_input_shape=batch_shape, dtype=dtype, name=name,
+                       sparse=sparse)
+    return layer.output

@@ -1,0 +1,186 @@
+"""cthulhu.models: Pile (Keras ``Sequential``)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from cthulhu import backend as K
+from cthulhu.engine.training import TrainableModel
+from cthulhu.layers.base import InputLayer, Layer, _snake
+
+
+class Pile(TrainableModel):
+    """A linear stack of layers (Keras ``Sequential``)."""
+
+    def __init__(self, layers: Optional[list] = None, name: Optional[str] = None) -> None:
+        uid = K.get_uid("pile")
+        self.name = name or ("pile" if uid == 1 else f"pile_{uid - 1}")
+        self._layers: list[Layer] = []
+        self._input_shape: Optional[tuple] = None
+        self.built = False
+        self._init_training()
+        for layer in layers or []:
+            self.add(layer)
+
+    # ---- the stack ----------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def add(self, layer: Layer) -> None:
+        if isinstance(layer, K.Tensor):
+            history = layer._cthulhu_history
+            if history is not None and isinstance(history[0], InputLayer):
+                self._input_shape = history[0].batch_input_shape
+                self._invalidate()
+                return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"The added layer must be an instance of class Layer. Found: "
+                            f"{layer!r}")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(f"All layers added to a Pile model should have unique names. "
+                             f"Name {layer.name!r} is already the name of a layer in this "
+                             f"model.")
+        if isinstance(layer, InputLayer):
+            self._input_shape = layer.batch_input_shape
+            self._invalidate()
+            return
+        if not self._layers and self._input_shape is None and layer.batch_input_shape:
+            self._input_shape = layer.batch_input_shape
+        self._layers.append(layer)
+        self._invalidate()
+        self.built = False
+        if self._input_shape is not None:
+            self.build(self._input_shape)
+
+    def pop(self) -> None:
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        self._layers.pop()
+        self._invalidate()
+        if self._layers and self._input_shape is not None:
+            self.build(self._input_shape)
+
+    def build(self, input_shape: Optional[tuple] = None) -> None:
+        """Create every layer's weights by walking the stack's shapes."""
+        shape = tuple(input_shape) if input_shape is not None else self._input_shape
+        if shape is None:
+            raise ValueError("You must provide an input_shape to build a Pile")
+        self._input_shape = shape
+        self._shapes = [shape]
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+            self._shapes.append(shape)
+        self.built = True
+        if self.optimizer is not None and self._metric_identifiers and not self.metric_fns:
+            self._resolve_metrics()
+
+    @property
+    def input_shape(self) -> tuple:
+        if not self.built:
+            raise AttributeError("The model has not been built yet, so it has no input shape")
+        return self._shapes[0]
+
+    @property
+    def output_shape(self) -> tuple:
+        if not self.built:
+            raise AttributeError("The model has not been built yet, so it has no output shape")
+        return self._shapes[-1]
+
+    def _input_name(self) -> str:
+        return f"{self._layers[0].name}_input" if self._layers else "input"
+
+    def _output_name(self) -> str:
+        return self._layers[-1].name if self._layers else "output"
+
+    def trace_forward(self, x: K.Tensor, training: bool) -> K.Tensor:
+        if not self._layers:
+            raise ValueError("the Pile has no layers")
+        for layer in self._layers:
+            x = layer.trace_call(x, training)
+        return x
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(self._layers)} layers.")
+            return self._layers[index]
+        if name is None:
+            raise ValueError("Provide either a layer name or layer index.")
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}.")
+
+    # ---- weights ------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[K.Variable]:
+        return [w for layer in self._layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[K.Variable]:
+        return [w for layer in self._layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[K.Variable]:
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights: list) -> None:
+        params = self.weights
+        if len(weights) != len(params):
+            raise ValueError(f"You called set_weights(weights) on model {self.name!r} with a "
+                             f"weight list of length {len(weights)}, but the model expects "
+                             f"{len(params)} weights.")
+        for layer_start, layer in self._weight_slices():
+            layer.set_weights(list(weights[layer_start:layer_start + len(layer.weights)]))
+
+    def _weight_slices(self):
+        start = 0
+        for layer in self._layers:
+            yield start, layer
+            start += len(layer.weights)
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self._layers)
+
+    # ---- display ------------------------------------------------------------------------
+    def summary(self, line_length: int = 65, print_fn=print) -> None:
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build the model first by "
+                             "calling `build()` or by giving the first layer an input_shape.")
+        cols = [29, 26, line_length - 55]
+        rule = "_" * line_length
+
+        def row(*fields: Any) -> str:
+            return "".join(f" {str(f):<{w - 1}}" for f, w in zip(fields, cols)).rstrip()
+
+        print_fn(f'Model: "{self.name}"')
+        print_fn(rule)
+        print_fn(row("Layer (type)", "Output Shape", "Param #"))
+        print_fn("=" * line_length)
+        for i, layer in enumerate(self._layers):
+            print_fn(row(f"{layer.name} ({type(layer).__name__})", self._shapes[i + 1],
+                         layer.count_params()))
+            print_fn("")
+        trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
+        total = self.count_params()
+        print_fn("=" * line_length)
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
+        print_fn(rule)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "layers": [
+            {"class_name": type(layer).__name__, "config": layer.get_config()}
+            for layer in self._layers]}
+
+
+Sequential = Pile
+_ = _snake  # re-exported for layers that name themselves
