@@ -9,6 +9,7 @@ Environment variables:
     CTHULHU_DEBUG_CYTHON=1    turn bounds / wraparound / initialized checks back on
                               (forces re-cythonization of every module)
     CTHULHU_REQUIRE_OPENMP=1  fail the build when the compiler cannot use OpenMP
+    CTHULHU_DISABLE_OPENMP=1  skip the probe and build serial kernels (for testing that path)
 """
 
 import os
@@ -27,6 +28,7 @@ KERNELS_DIR = os.path.join("cthulhu", "_kernels")
 
 DEBUG_CYTHON = os.environ.get("CTHULHU_DEBUG_CYTHON", "") == "1"
 REQUIRE_OPENMP = os.environ.get("CTHULHU_REQUIRE_OPENMP", "") == "1"
+DISABLE_OPENMP = os.environ.get("CTHULHU_DISABLE_OPENMP", "") == "1"
 
 # The single place where Cython compiler directives are chosen.
 COMPILER_DIRECTIVES = {
@@ -93,7 +95,9 @@ class BuildExtWithOpenMP(build_ext):
     """build_ext that probes the active compiler for OpenMP before building."""
 
     def build_extensions(self):
-        has_openmp = probe_openmp(self.compiler)
+        if DISABLE_OPENMP and REQUIRE_OPENMP:
+            raise RuntimeError("CTHULHU_DISABLE_OPENMP=1 contradicts CTHULHU_REQUIRE_OPENMP=1")
+        has_openmp = False if DISABLE_OPENMP else probe_openmp(self.compiler)
         if has_openmp:
             compile_args, link_args = _openmp_flags(self.compiler)
         else:
@@ -103,6 +107,7 @@ class BuildExtWithOpenMP(build_ext):
                     "OpenMP program with -fopenmp."
                 )
             _loud_warning([
+                "WARNING: OpenMP disabled by CTHULHU_DISABLE_OPENMP=1." if DISABLE_OPENMP else
                 "WARNING: the C compiler could not build an OpenMP test program.",
                 "cthulhu's native kernels will be built WITHOUT OpenMP and run SERIALLY",
                 "(one thread per kernel; BLAS keeps its own threads).",

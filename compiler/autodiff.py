@@ -7,11 +7,13 @@ are summed with ``add`` nodes. Inputs that do not lead back to a requested value
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from compiler.builder import Builder
 from compiler.ir import Node, Value
 from compiler.ops.registry import get_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 
 def _depends_on(nodes: list[Node], sources: list[Value]) -> set[int]:

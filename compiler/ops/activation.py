@@ -6,11 +6,15 @@ overwrite its input, and the dense epilogue keeps only y alive for the backward 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Node, Shape, Value
 from compiler.ops.registry import define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805

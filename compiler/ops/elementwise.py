@@ -7,13 +7,15 @@ node (see compiler/passes/fuse_elementwise.py).
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, TYPE_CHECKING
 
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Node, Shape, Value
 from compiler.ops.registry import OpDef, define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import DTYPES, Node, Shape, Value
 from compiler.ops.registry import define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 reshape = define_op("reshape", "layout")
 

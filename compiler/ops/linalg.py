@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Node, Shape, Value
 from compiler.ops.activation import FORWARD, _check_fn
 from compiler.ops.registry import define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 matmul = define_op("matmul", "linear")
 

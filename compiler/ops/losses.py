@@ -8,11 +8,15 @@ works on the logits as reference Keras does in that case: no clipping, one pass 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Node, Shape, Value
 from compiler.ops.registry import define_composite, define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 
 def _check_probs(target: Value, output: Value, sparse: bool) -> str:

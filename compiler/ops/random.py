@@ -11,11 +11,15 @@ The generator (mirrored bit for bit by cthulhu/_kernels/rng.pyx)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Node, Shape, Value
 from compiler.ops.registry import define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 SEED_SALT = np.uint64(0x5851F42D4C957F2D)

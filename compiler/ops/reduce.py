@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, TYPE_CHECKING
 
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Node, Shape, Value
 from compiler.ops.registry import define_op
+
+if TYPE_CHECKING:
+    from compiler.builder import Builder
 
 
 def normalize_axes(axes, rank: int) -> tuple[int, ...]:

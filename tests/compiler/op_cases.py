@@ -1,0 +1,164 @@
+"""The op spec table: for each op, inputs in its domain and attributes.
+
+Each case: (op, [input makers], attrs, batched input indices, differentiable input indices).
+An input maker takes (rng, dtype) and returns an array. Batched inputs get a None first axis
+in the graph, so plans run them at their run-time batch size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ops.activation import ACTIVATIONS, FORWARD
+
+
+def normal(*shape):
+    return lambda rng, dtype: rng.normal(size=shape).astype(dtype)
+
+
+def positive(*shape):
+    return lambda rng, dtype: rng.uniform(0.5, 2.0, size=shape).astype(dtype)
+
+
+def away_from_zero(*shape):
+    def make(rng, dtype):
+        x = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        return x.astype(dtype)
+    return make
+
+
+def away_from_integers(*shape):
+    """Values whose rounding is not on a knife edge (finite differences stay clean)."""
+    return lambda rng, dtype: (rng.integers(-3, 3, size=shape) + rng.uniform(0.1, 0.4, size=shape)
+                               ).astype(dtype)
+
+
+def distinct(*shape):
+    """Values with no ties and gaps wide enough for finite differences of max/min."""
+    def make(rng, dtype):
+        n = int(np.prod(shape))
+        return (rng.permutation(n).reshape(shape) * 0.1 + rng.uniform(0, 0.01, shape)
+                ).astype(dtype)
+    return make
+
+
+def mask(*shape):
+    return lambda rng, dtype: rng.integers(0, 2, size=shape).astype(dtype)
+
+
+def probabilities(*shape):
+    def make(rng, dtype):
+        p = rng.uniform(0.1, 1.0, size=shape)
+        return (p / p.sum(axis=-1, keepdims=True)).astype(dtype)
+    return make
+
+
+def labels(rows, classes):
+    return lambda rng, dtype: rng.integers(0, classes, size=(rows,)).astype(dtype)
+
+
+def activation_output(fn, *shape):
+    """y = act(x) for x away from kinks, so gradients from y are well defined."""
+    def make(rng, dtype):
+        x = rng.uniform(0.2, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        return np.asarray(FORWARD[fn](x)).astype(dtype)
+    return make
+
+
+UNARY = {"neg": normal, "exp": normal, "log": positive, "sqrt": positive, "square": normal,
+         "abs": away_from_zero, "sign": away_from_zero, "round": away_from_integers,
+         "reciprocal": away_from_zero, "floor": away_from_integers,
+         "ceil": away_from_integers}
+BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "pow", "equal", "not_equal",
+          "greater", "greater_equal", "less", "less_equal"]
+BROADCASTS = [((4, 5), (4, 5)), ((4, 5), (5,)), ((4, 1), (4, 5)), ((), (4, 5)),
+              ((3, 4, 5), (1, 1, 5)), ((3, 4, 5), (3, 1, 1))]
+COMPARISONS = ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
+
+
+def _binary_makers(op, a_shape, b_shape):
+    if op in ("div",):
+        return [normal(*a_shape), away_from_zero(*b_shape)]
+    if op == "pow":
+        return [positive(*a_shape), normal(*b_shape)]
+    if op in COMPARISONS:
+        # Distinct values (and some exact ties for the comparisons) keep gradients clean.
+        def tie_b(rng, dtype, shape=b_shape):
+            return np.round(rng.normal(size=shape) * 2).astype(dtype) / 2
+        return [lambda rng, dtype, s=a_shape: (np.round(rng.normal(size=s) * 2) / 2 + 0.05
+                                                * rng.choice([-1, 0, 1], size=s)
+                                                ).astype(dtype), tie_b]
+    return [normal(*a_shape), normal(*b_shape)]
+
+
+def cases():
+    out = []
+    for op, maker in UNARY.items():
+        out.append((op, [maker(4, 5)], {}, [], [0]))
+        out.append((op, [maker(6, 3)], {}, [0], [0]))
+    for op in BINARY:
+        for a_shape, b_shape in BROADCASTS:
+            diff = [] if op in COMPARISONS else [0, 1]
+            out.append((op, _binary_makers(op, a_shape, b_shape), {}, [], diff))
+        out.append((op, _binary_makers(op, (4, 5), (5,)), {}, [0],
+                    [] if op in COMPARISONS else [0, 1]))
+    out.append(("where", [mask(4, 5), normal(4, 5), normal(5,)], {}, [], [1, 2]))
+    out.append(("broadcast_like", [normal(1, 5), normal(4, 5)], {}, [1], [0]))
+    out.append(("broadcast_like", [normal(4, 1), normal(4, 5)], {}, [], [0]))
+    for op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
+        maker = distinct if op in ("reduce_max", "reduce_min") else normal
+        for axes in ((0,), (1,), (2,), (0, 1), (1, 2), (0, 1, 2)):
+            for keepdims in (False, True):
+                out.append((op, [maker(3, 4, 5)], {"axes": axes, "keepdims": keepdims}, [],
+                            [0]))
+        out.append((op, [maker(6, 5)], {"axes": (0,), "keepdims": False}, [0], [0]))
+        out.append((op, [maker(6, 5)], {"axes": (1,), "keepdims": True}, [0], [0]))
+    for op in ("argmax", "argmin"):
+        for axes in ((0,), (1,)):
+            out.append((op, [distinct(4, 5)], {"axes": axes, "keepdims": False}, [], []))
+    out.append(("reshape", [normal(6, 4)], {"shape": (None, 2, 2)}, [0], [0]))
+    out.append(("reshape", [normal(3, 4)], {"shape": (2, 6)}, [], [0]))
+    out.append(("cast", [normal(4, 3)], {"dtype": "float64"}, [], [0]))
+    out.append(("cast", [normal(4, 3)], {"dtype": "float32"}, [0], []))
+    out.append(("dim_size", [normal(6, 5)], {"axes": (0, 1)}, [0], []))
+    out.append(("dim_size", [normal(6, 5)], {"axes": (1,)}, [], []))
+    out.append(("iota", [], {"length": 7, "dtype": "float32"}, [], []))
+    out.append(("const", [], {"value": 2.5, "dtype": "float64"}, [], []))
+    for fn in ACTIVATIONS:
+        out.append(("activation", [away_from_zero(5, 7)], {"fn": fn}, [0], [0]))
+        out.append(("activation_grad", [activation_output(fn, 5, 7), normal(5, 7)], {"fn": fn},
+                    [0, 1], []))
+        out.append(("activation_grad_bias", [activation_output(fn, 5, 7), normal(5, 7)],
+                    {"fn": fn}, [0, 1], []))
+        out.append(("dense", [normal(5, 4), normal(4, 3), normal(3)], {"fn": fn}, [0],
+                    [0, 1, 2]))
+    out.append(("dense", [normal(5, 4), normal(4, 3)], {"fn": "tanh"}, [0], [0, 1]))
+    for ta in (False, True):
+        for tb in (False, True):
+            a = (3, 4) if ta else (4, 3)
+            b = (5, 3) if tb else (3, 5)
+            out.append(("matmul", [normal(*a), normal(*b)],
+                        {"transpose_a": ta, "transpose_b": tb}, [], [0, 1]))
+    out.append(("matmul", [normal(6, 3), normal(6, 2)],
+                {"transpose_a": True, "transpose_b": False}, [0, 1], [0, 1]))
+    out.append(("categorical_crossentropy", [probabilities(5, 4), probabilities(5, 4)],
+                {"eps": 1e-7}, [0, 1], [1]))
+    out.append(("sparse_categorical_crossentropy", [labels(5, 4), probabilities(5, 4)],
+                {"eps": 1e-7}, [0, 1], [1]))
+    out.append(("softmax_xent", [normal(5, 4), probabilities(5, 4)], {"sparse": False}, [0, 1],
+                [0]))
+    out.append(("softmax_xent", [normal(5, 4), labels(5, 4)], {"sparse": True}, [0, 1], [0]))
+    out.append(("softmax_xent_grad", [probabilities(5, 4), probabilities(5, 4), normal(5)],
+                {"sparse": False}, [0, 1, 2], []))
+    out.append(("softmax_xent_grad", [probabilities(5, 4), labels(5, 4), normal(5)],
+                {"sparse": True}, [0, 1, 2], []))
+    step = lambda rng, dtype: np.array(5, dtype=np.int64)  # noqa: E731
+    out.append(("dropout", [normal(6, 5), step], {"rate": 0.3, "seed": 7}, [0], [0]))
+    out.append(("dropout", [normal(40, 50), step], {"rate": 0.5, "seed": 2**40}, [], []))
+    return out
+
+
+def case_id(case) -> str:
+    op, makers, attrs, batched, _ = case
+    short = ",".join(f"{k}={v}" for k, v in attrs.items() if k != "dtype")
+    return f"{op}[{short}]b{''.join(map(str, batched))}"
