@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cthulhu import losses, metrics, optimizers
+from cthulhu import losses, optimizers
+from cthulhu import metrics as metrics_module
 from cthulhu.callbacks import Callback, CallbackList, History
 from cthulhu.engine import data, loops
 from cthulhu.engine.graphs import CompiledGraph, build_graph, target_shape
@@ -62,9 +63,15 @@ class TrainableModel:
             self.loss_fn = losses.get(loss)
         except ValueError as err:
             raise ValueError(f"Invalid loss: {err}") from None
-        self._metric_identifiers = list(metrics or [])
         if not isinstance(metrics or [], (list, tuple)):
             raise ValueError(f"metrics must be a list, got {type(metrics).__name__}")
+        self._metric_identifiers = list(metrics or [])
+        for ident in self._metric_identifiers:
+            if ident not in ("accuracy", "acc"):
+                try:
+                    metrics_module.get(ident)
+                except ValueError as err:
+                    raise ValueError(f"Invalid metric: {err}") from None
         self.metric_fns = []
         self._invalidate()
         if self.built:
@@ -76,11 +83,11 @@ class TrainableModel:
         self.metric_fns = []
         for ident in self._metric_identifiers:
             if ident in ("accuracy", "acc"):
-                fn = metrics.resolve_accuracy(self.loss_fn, self.output_shape)
+                fn = metrics_module.resolve_accuracy(self.loss_fn, self.output_shape)
                 name = ident
             else:
                 try:
-                    fn = metrics.get(ident)
+                    fn = metrics_module.get(ident)
                 except ValueError as err:
                     raise ValueError(f"Invalid metric: {err}") from None
                 name = ident if isinstance(ident, str) else getattr(fn, "__name__", "metric")
