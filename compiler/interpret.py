@@ -5,7 +5,7 @@ It is the oracle the fused, planned native execution is checked against.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

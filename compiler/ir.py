@@ -113,8 +113,8 @@ class Graph:
         return list(self.outputs.values()) + [new for _, new in self.assigns]
 
     def replace(self, **changes: Any) -> Graph:
-        fields = dict(nodes=self.nodes, inputs=self.inputs, params=self.params,
-                      outputs=self.outputs, assigns=self.assigns)
+        fields: dict[str, Any] = dict(nodes=self.nodes, inputs=self.inputs, params=self.params,
+                                      outputs=self.outputs, assigns=self.assigns)
         fields.update(changes)
         return Graph(**fields)
 

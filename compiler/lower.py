@@ -11,8 +11,8 @@ Sizes that depend on the batch are "dims": an int >= 0 is fixed; an int < 0 mean
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional, Union
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -92,10 +92,10 @@ def _broadcast_pair(operand: Shape, out: Shape) -> tuple[int, int]:
     return dims(out[first:last + 1]), dims(out[last + 1:])
 
 
-def _codes():
+def _codes() -> Any:
     """The kernels' integer codes (imported late: the interpreter needs no native code)."""
-    from cthulhu._kernels import codes
-    return codes
+    import importlib
+    return importlib.import_module("cthulhu._kernels.codes")
 
 
 class Lowerer:
@@ -232,8 +232,8 @@ class Lowerer:
             bcast.append((1, 1))
             rows.append((EW_OPS["store"], len(operands) - 1, reg_of[local], 0, 0))
         n_inputs = len(operands) - len(node.outputs)
-        self.calls.append(Call("ew", node.outputs[0].dtype, [dims(shape)], operands[:n_inputs], list(node.outputs),
-                               ew=EwProgram(rows, operands, bcast, consts)))
+        self.calls.append(Call("ew", node.outputs[0].dtype, [dims(shape)], operands[:n_inputs],
+                               list(node.outputs), ew=EwProgram(rows, operands, bcast, consts)))
 
     def reduce(self, node: Node, kind: str) -> None:
         (x,), (y,) = node.inputs, node.outputs

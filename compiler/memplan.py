@@ -28,15 +28,14 @@ def _aligned(n: int) -> int:
 
 def plan_memory(intervals: list[Interval]) -> tuple[dict[int, int], int]:
     """Returns (offset of each key, arena bytes)."""
+    offsets: dict[int, int] = {}
+    total = 0
     if os.environ.get("CTHULHU_NO_MEMPLAN", "") in ("1", "true"):
-        offsets, total = {}, 0
         for iv in intervals:
             offsets[iv.key] = total
             total += _aligned(iv.nbytes)
         return offsets, total
     placed: list[tuple[int, int, Interval]] = []  # (offset, size, interval)
-    offsets: dict[int, int] = {}
-    total = 0
     for iv in sorted(intervals, key=lambda i: (-i.nbytes, i.start)):
         size = _aligned(max(iv.nbytes, 1))
         busy = sorted((off, off + sz) for off, sz, other in placed

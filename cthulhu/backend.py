@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import numpy as np
 

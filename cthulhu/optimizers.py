@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cthulhu import backend as K
 from compiler.ir import Value
+from cthulhu import backend as K
 
 
 class Optimizer:

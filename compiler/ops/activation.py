@@ -6,7 +6,7 @@ overwrite its input, and the dense epilogue keeps only y alive for the backward 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-FORWARD = {
+FORWARD: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda x: x,
     "relu": lambda x: np.maximum(x, 0),
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
@@ -40,7 +40,7 @@ FORWARD = {
 }
 
 # d(act)/dx as a function of y = act(x); softmax is handled separately (it mixes a row).
-DERIVATIVE_FROM_OUTPUT = {
+DERIVATIVE_FROM_OUTPUT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda y: np.ones_like(y),
     "relu": lambda y: (y > 0).astype(y.dtype),
     "sigmoid": lambda y: y * (1 - y),

@@ -7,7 +7,7 @@ node (see compiler/passes/fuse_elementwise.py).
 
 from __future__ import annotations
 
-from typing import Callable, Optional, TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def _mul_vjp(b: Builder, node: Node, cts: list) -> list:
 
 
 def _div_vjp(b: Builder, node: Node, cts: list) -> list:
-    g, (x, y), out = cts[0], node.inputs, node.outputs[0]
+    g, y, out = cts[0], node.inputs[1], node.outputs[0]
     gx = b.emit("div", g, y)
     return _unbroadcast(b, [gx, b.neg(b.mul(gx, out))], node)
 

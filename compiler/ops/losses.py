@@ -69,7 +69,9 @@ def one_hot_mask(b: Builder, labels: Value, n_classes: int, like: Value) -> Valu
 def _scce_expand(b: Builder, attrs: dict, target: Value, output: Value) -> Value:
     probs = _clip(b, output, attrs["eps"])
     total = b.emit("reduce_sum", probs, axes=_last(output), keepdims=False)
-    mask = one_hot_mask(b, target, output.shape[-1], output)
+    n_classes = output.shape[-1]
+    assert n_classes is not None
+    mask = one_hot_mask(b, target, n_classes, output)
     picked = b.emit("reduce_sum", b.mul(mask, probs), axes=_last(output), keepdims=False)
     return b.emit("sub", b.emit("log", total), b.emit("log", picked))
 

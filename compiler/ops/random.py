@@ -34,9 +34,10 @@ def mix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def stream_key(seed: int, step: int) -> np.uint64:
+def stream_key(seed: int, step: int) -> np.ndarray:
     with np.errstate(over="ignore"):
-        return mix64(mix64(np.uint64(seed) ^ SEED_SALT) + (np.uint64(step) + np.uint64(1)) * GOLDEN)
+        mixed_seed = mix64(np.asarray(np.uint64(seed) ^ SEED_SALT))
+        return mix64(mixed_seed + (np.uint64(step) + np.uint64(1)) * GOLDEN)
 
 
 def uniform(seed: int, step: int, size: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def _zero_vjp(b: Builder, node: Node, cts: list) -> list:
     return [None]
 
 
-_NUMPY = {"reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max,
+_NUMPY: dict[str, Callable[..., Any]] = {"reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max,
           "reduce_min": np.min, "argmax": np.argmax, "argmin": np.argmin}
 _VJP = {"reduce_sum": _sum_vjp, "reduce_mean": _mean_vjp, "reduce_max": _extremum_vjp,
         "reduce_min": _extremum_vjp, "argmax": _zero_vjp, "argmin": _zero_vjp}

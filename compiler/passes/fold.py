@@ -20,7 +20,7 @@ def fold_constants(graph: Graph) -> Graph:
     nodes: list[Node] = []
     for node in graph.nodes:
         if node.op == "const":
-            consts[node.outputs[0].id] = get_op("const").reference_rule(node.attrs)[0]
+            consts[node.outputs[0].id] = np.array(node.attrs["value"], node.attrs["dtype"])
             nodes.append(node)
             continue
         if node.op == "dim_size":
@@ -34,6 +34,7 @@ def fold_constants(graph: Graph) -> Graph:
                     and get_op(node.op).group in ("elementwise", "reduction"))
         if foldable:
             rule = get_op(node.op).reference_rule
+            assert rule is not None
             results = rule(node.attrs, *(consts[v.id] for v in node.inputs))
             for v, r in zip(node.outputs, results):
                 consts[v.id] = np.asarray(r)

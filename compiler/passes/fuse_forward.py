@@ -26,9 +26,8 @@ def fuse_softmax_xent(graph: Graph) -> Graph:
             if soft is not None and soft.op == "activation" and soft.attrs["fn"] == "softmax" \
                     and soft.inputs[0].rank == 2:
                 fused = replaced.get(soft.outputs[0].id)
-                same = fused is not None and fused.inputs[1] is target \
-                    and fused.attrs["sparse"] == _XENT[node.op]
-                if not same:
+                if fused is None or fused.inputs[1] is not target \
+                        or fused.attrs["sparse"] != _XENT[node.op]:
                     loss, new_probs = Value(node.outputs[0].shape, node.outputs[0].dtype), \
                         Value(probs.shape, probs.dtype)
                     fused = Node("softmax_xent", (soft.inputs[0], target), (loss, new_probs),

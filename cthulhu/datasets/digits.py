@@ -26,22 +26,10 @@ def _data_path():
 
 
 def _load_arrays():
-    """Read the whole set: (images uint8 (1797, 8, 8), labels uint8 (1797,)).
-
-    Uses importlib.resources, which also works from a zipped install, and
-    falls back to the module's directory.
-    """
-    try:
-        from importlib import resources
-
-        ref = resources.files(__package__).joinpath("data", _FILENAME)
-        fh = ref.open("rb")
-    except (ImportError, AttributeError, TypeError, OSError):
-        fh = open(_data_path(), "rb")
-    with fh:
-        with np.load(fh) as data:
-            images = np.asarray(data["images"], dtype=np.uint8)
-            labels = np.asarray(data["labels"], dtype=np.uint8)
+    """Read the whole set: (images uint8 (1797, 8, 8), labels uint8 (1797,))."""
+    with np.load(_data_path()) as data:
+        images = np.asarray(data["images"], dtype=np.uint8)
+        labels = np.asarray(data["labels"], dtype=np.uint8)
     return images, labels
 
 
@@ -63,7 +51,8 @@ def load_data(test_split=0.2, seed=113):
     Raises:
         ValueError: if ``test_split`` is not strictly between 0 and 1.
     """
-    if isinstance(test_split, bool) or not isinstance(test_split, (int, float, np.floating, np.integer)):
+    numeric = (int, float, np.floating, np.integer)
+    if isinstance(test_split, bool) or not isinstance(test_split, numeric):
         raise ValueError(
             "test_split must be a number strictly between 0 and 1, got %r" % (test_split,)
         )

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cthulhu import backend as K
 from compiler.autodiff import grad
 from compiler.builder import Builder
 from compiler.ir import Graph, Value
 from compiler.pipeline import optimize_forward, optimize_step
+from cthulhu import backend as K
 
 MODES = ("train", "test", "predict")
 

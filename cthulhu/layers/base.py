@@ -11,8 +11,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cthulhu import backend as K
 from compiler.builder import Builder
+from cthulhu import backend as K
 
 
 def _snake(name: str) -> str:

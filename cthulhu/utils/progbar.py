@@ -141,9 +141,8 @@ class Progbar:
             if now - self._last_update < self.interval and not finalize:
                 return
             self._write(self._verbose1_message(current, now, finalize))
-        elif self.verbose == 2:
-            if finalize:
-                self._write(self._verbose2_message(current, now))
+        elif self.verbose == 2 and finalize:
+            self._write(self._verbose2_message(current, now))
         self._last_update = now
 
     def add(self, n, values=None):

@@ -8,7 +8,6 @@ import pytest
 from cthulhu.utils import progbar as progbar_module
 from cthulhu.utils.progbar import Progbar
 
-
 T0 = 1000.0  # wall-clock origin; real clocks are far from 0 too
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compiler.interpret import interpret
 from cthulhu import backend as K
 from cthulhu import optimizers
 from cthulhu.engine.graphs import build_graph
 from cthulhu.layers import Azatoth, Daoloth, Darkness
 from cthulhu.models import Pile
-from compiler.interpret import interpret
 
 ACTS = ["linear", "relu", "sigmoid", "hard_sigmoid", "tanh", "elu", "selu", "softplus",
         "softsign"]

@@ -56,7 +56,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
@@ -120,8 +119,10 @@ def run_case(prefix, spec, rng):
     model.compile(optimizer=tf_keras.optimizers.SGD(), loss=loss)
     entries = {"%s_x" % prefix: x, "%s_y" % prefix: y}
     entries.update(weight_entries(prefix + "_init", init_weights))
-    entries["%s_init_pred" % prefix] = model.predict(x, batch_size=N_ROWS, verbose=0).astype(np.float32)
-    entries["%s_init_loss" % prefix] = np.float32(model.evaluate(x, y, batch_size=N_ROWS, verbose=0))
+    predictions = model.predict(x, batch_size=N_ROWS, verbose=0)
+    entries["%s_init_pred" % prefix] = predictions.astype(np.float32)
+    entries["%s_init_loss" % prefix] = np.float32(
+        model.evaluate(x, y, batch_size=N_ROWS, verbose=0))
 
     for run_name, (opt_name, opt_kwargs) in runs.items():
         model.set_weights(init_weights)

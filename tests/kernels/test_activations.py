@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from cthulhu._kernels.codes import ACTIVATIONS
 
 from cthulhu._kernels import activations as K
-from cthulhu._kernels.codes import ACTIVATIONS
 
 ALPHA = 1.6732632423543772
 SCALE = 1.0507009873554805

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from cthulhu._kernels.blas import gemm_np
 
 DTYPES = [np.float32, np.float64]

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from cthulhu._kernels.codes import EW_BLOCK_SIZE, EW_OPS, EW_REGISTERS
 from cthulhu._kernels.elementwise import ew_chain_np
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from cthulhu._kernels.gather import copy_rows, gather_rows
 
 from cthulhu._kernels import threads
-from cthulhu._kernels.gather import copy_rows, gather_rows
 
 SRC_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_]
 DST_DTYPES = [np.float32, np.float64]

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from cthulhu._kernels.losses import softmax_xent_bwd_np, softmax_xent_fwd_np
 
 DTYPES = [np.float32, np.float64]

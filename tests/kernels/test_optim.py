@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from cthulhu._kernels.optim import adam_update_np, sgd_update_np
 
 DTYPES = [np.float32, np.float64]

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from cthulhu._kernels.codes import REDUCTIONS
 from cthulhu._kernels.reduce import reduce_np
 
