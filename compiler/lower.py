@@ -66,7 +66,8 @@ class Call:
     writes: list[Value]
     note: str = ""
     ew: Optional[EwProgram] = None
-    flops: int = 0  # per batch row for batched calls, else total
+    flops: int = 0  # multiply-adds x 2; per batch row when flops_per_row
+    flops_per_row: bool = False
 
 
 def _broadcast_pair(operand: Shape, out: Shape) -> tuple[int, int]:
@@ -161,7 +162,8 @@ class Lowerer:
             "gemm", out.dtype,
             [int(ta), int(tb), dims((m,)), dims((n,)), dims((k,)), Buf(a), Buf(b), Buf(out),
              Buf(bias) if bias is not None else 0, _codes().ACTIVATIONS[fn]],
-            reads, [out], flops=2 * abs(dims((m,))) * abs(dims((n,))) * abs(dims((k,)))))
+            reads, [out], flops=2 * abs(dims((m,))) * abs(dims((n,))) * abs(dims((k,))),
+            flops_per_row=None in (m, n, k)))
 
     def _rows_cols(self, v: Value) -> tuple[int, int]:
         cols = v.shape[-1] if v.rank else 1

@@ -178,7 +178,8 @@ class Plan:
         for i, call in enumerate(self.calls):
             outs = ", ".join(f"{v!r}:{v.type_str()}" for v in call.writes)
             ins = ", ".join(repr(v) for v in call.reads)
-            flops = f"  [{call.flops:,} flop/step]" if call.flops else ""
+            unit = "flop/row" if call.flops_per_row else "flop"
+            flops = f"  [{call.flops:,} {unit}]" if call.flops else ""
             lines.append(f"  {i:3d} {call.kernel:<17} {outs} <- ({ins})  # {call.note}{flops}")
         saved = self.buffer_bytes - self.arena_bytes
         lines.append(f"  buffers: {self.n_buffers}, {self.buffer_bytes:,} bytes; arena "
