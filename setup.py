@@ -40,9 +40,12 @@ COMPILER_DIRECTIVES = {
     "nonecheck": False,
 }
 
-# -ffast-math is deliberately absent: it breaks NaN/inf semantics. No -march=native either:
-# wheels must run on any CPU of the target architecture.
-UNIX_COMPILE_ARGS = ["-O3", "-fno-math-errno"]
+# -ffast-math is deliberately absent: it breaks NaN/inf semantics. -fno-trapping-math keeps
+# IEEE results (NaN, inf, signed zeros, no reassociation); it only lets gcc assume that FP
+# exception flags / traps are not observed, which it needs to if-convert (and so vectorize)
+# loops with several compare-and-select steps, e.g. the clamps of the vectorized exp.
+# No -march=native either: wheels must run on any CPU of the target architecture.
+UNIX_COMPILE_ARGS = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
 OPENMP_PROBE_SOURCE = r"""
 #include <omp.h>
@@ -93,6 +96,11 @@ def _loud_warning(lines):
 
 class BuildExtWithOpenMP(build_ext):
     """build_ext that probes the active compiler for OpenMP before building."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:   # `pip install .` passes no -j: compile modules in parallel
+            self.parallel = max(1, min(4, os.cpu_count() or 1))
 
     def build_extensions(self):
         if DISABLE_OPENMP and REQUIRE_OPENMP:

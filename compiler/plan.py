@@ -172,6 +172,20 @@ class Plan:
         self.program.run(n_rows)
 
     # ---- explaining ---------------------------------------------------------------------
+    def profile(self, n_rows: int, repeats: int = 5) -> str:
+        """Run the plan ``repeats`` times and list the median time of each kernel call.
+
+        Note: a training plan updates its state on every run."""
+        import numpy as np
+        times = np.median([self.program.profile(n_rows) for _ in range(repeats)], axis=0)
+        total = float(times.sum())
+        lines = [f"plan {self.name}: {total * 1e3:.3f} ms for {n_rows} rows"]
+        for i in np.argsort(-times):
+            call = self.calls[i]
+            lines.append(f"  {times[i] * 1e6:10.1f} us {100 * times[i] / total:5.1f}%  "
+                         f"{i:3d} {call.kernel:<17} # {call.note}")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         lines = [f"plan {self.name}: {len(self.calls)} kernel calls, capacity {self.capacity} "
                  f"rows"]

@@ -15,15 +15,15 @@ It breaks loudly when the design drifts: every stage is checked by the verifier.
 
 import numpy as np
 
-from cthulhu import backend as K
-from cthulhu.engine.graphs import build_graph
-from cthulhu.layers import Daoloth
-from cthulhu.models import Pile
 from compiler.autodiff import grad
 from compiler.builder import Builder
 from compiler.interpret import interpret
 from compiler.pipeline import optimize_forward, optimize_step
 from compiler.verify import verify
+from cthulhu import backend as K
+from cthulhu.engine.graphs import build_graph
+from cthulhu.layers import Daoloth
+from cthulhu.models import Pile
 
 
 def banner(title: str) -> None:

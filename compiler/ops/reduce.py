@@ -76,8 +76,9 @@ def _zero_vjp(b: Builder, node: Node, cts: list) -> list:
     return [None]
 
 
-_NUMPY: dict[str, Callable[..., Any]] = {"reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max,
-          "reduce_min": np.min, "argmax": np.argmax, "argmin": np.argmin}
+_NUMPY: dict[str, Callable[..., Any]] = {
+    "reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max, "reduce_min": np.min,
+    "argmax": np.argmax, "argmin": np.argmin}
 _VJP = {"reduce_sum": _sum_vjp, "reduce_mean": _mean_vjp, "reduce_max": _extremum_vjp,
         "reduce_min": _extremum_vjp, "argmax": _zero_vjp, "argmin": _zero_vjp}
 KERNEL_KIND = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max",

@@ -5,7 +5,7 @@ Every backward is computed from the forward *output* y alone, so the executor ca
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport exp, expf, expm1, expm1f, fabs, fabsf, log1p, log1pf, tanh, tanhf
+from libc.math cimport fabs, fabsf, log1p, log1pf
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -24,21 +24,24 @@ cdef enum:
     COLSUM_MAX_BLOCKS = 64      # the row blocking of col_sum depends on rows only
     COLSUM_MIN_BLOCK_ROWS = 32
     COLSUM_COL_CHUNK = 256
+    ROWMAX_LANES = 64           # running maxima of a softmax row
 
 
 # ---------------------------------------------------------------- fused-precision math
+# exp / expm1 / tanh come from the branch-free vectorizable versions in activations.pxd;
+# log1p stays with libm (softplus only).
 cdef inline floating _exp(floating v) noexcept nogil:
     if floating is float:
-        return expf(v)
+        return cth_expf(v)
     else:
-        return exp(v)
+        return cth_exp(v)
 
 
 cdef inline floating _expm1(floating v) noexcept nogil:
     if floating is float:
-        return expm1f(v)
+        return cth_expm1f(v)
     else:
-        return expm1(v)
+        return cth_expm1(v)
 
 
 cdef inline floating _log1p(floating v) noexcept nogil:
@@ -50,9 +53,9 @@ cdef inline floating _log1p(floating v) noexcept nogil:
 
 cdef inline floating _tanh(floating v) noexcept nogil:
     if floating is float:
-        return tanhf(v)
+        return cth_tanhf(v)
     else:
-        return tanh(v)
+        return cth_tanh(v)
 
 
 cdef inline floating _fabs(floating v) noexcept nogil:
@@ -71,14 +74,44 @@ cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) 
     return b - b % 16
 
 
+cdef inline floating _row_max(Py_ssize_t n, const floating* x) noexcept nogil:
+    """max of x[0:n], n >= 1 (NaN may be skipped: exp(NaN - max) makes the row NaN anyway).
+    ROWMAX_LANES running maxima updated by an element-wise select loop (vectorizable)."""
+    cdef floating m[ROWMAX_LANES]
+    cdef floating v, b, best
+    cdef const floating* c
+    cdef Py_ssize_t j, k
+    best = x[0]
+    j = 0
+    if n >= ROWMAX_LANES:
+        for k in range(ROWMAX_LANES):
+            m[k] = x[0]
+        while j + ROWMAX_LANES <= n:
+            c = x + j
+            for k in range(ROWMAX_LANES):
+                v = c[k]
+                b = m[k]
+                m[k] = v if v > b else b
+            j += ROWMAX_LANES
+        for k in range(ROWMAX_LANES):
+            best = m[k] if m[k] > best else best
+    while j < n:
+        v = x[j]
+        best = v if v > best else best
+        j += 1
+    return best
+
+
 # ---------------------------------------------------------------- forward
+# Loops load every operand unconditionally and finish with a select, so that gcc can
+# if-convert and vectorize them (a load inside a branch cannot be speculated).
 cdef void _act_span(int act, Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
     """y[j] = act(x[j]) for an element-wise activation (not softmax); y may alias x."""
     cdef Py_ssize_t j
-    cdef floating v
+    cdef floating v, e, a
     cdef floating zero = 0, one = 1, half = 0.5, fifth = 0.2
-    cdef floating s_alpha = <floating>SELU_ALPHA
     cdef floating s_scale = <floating>SELU_SCALE
+    cdef floating s_sa = <floating>(SELU_SCALE * SELU_ALPHA)
     if act == ACT_LINEAR:
         if y != x:
             memcpy(y, x, n * sizeof(floating))
@@ -87,27 +120,30 @@ cdef void _act_span(int act, Py_ssize_t n, const floating* x, floating* y) noexc
             v = x[j]
             y[j] = zero if v < zero else v          # NaN stays NaN
     elif act == ACT_SIGMOID:
-        for j in range(n):
-            y[j] = one / (one + _exp(-x[j]))
+        for j in range(n):      # e = exp(-|x|) never overflows; tiny outputs stay accurate
+            v = x[j]
+            e = _exp(-_fabs(v))
+            a = one / (one + e)
+            y[j] = a if v >= zero else e * a
     elif act == ACT_HARD_SIGMOID:
         for j in range(n):
             v = fifth * x[j] + half
-            if v < zero:
-                v = zero
-            elif v > one:
-                v = one
-            y[j] = v
+            v = zero if v < zero else v
+            y[j] = one if v > one else v
     elif act == ACT_TANH:
         for j in range(n):
             y[j] = _tanh(x[j])
     elif act == ACT_ELU:
         for j in range(n):
             v = x[j]
-            y[j] = v if v > zero else _expm1(v)
+            e = _expm1(zero if v > zero else v)
+            y[j] = v if v > zero else e
     elif act == ACT_SELU:
         for j in range(n):
             v = x[j]
-            y[j] = s_scale * v if v > zero else s_scale * s_alpha * _expm1(v)
+            e = s_sa * _expm1(zero if v > zero else v)
+            a = s_scale * v
+            y[j] = a if v > zero else e
     elif act == ACT_SOFTPLUS:
         for j in range(n):
             v = x[j]
@@ -124,19 +160,16 @@ cdef void _act_span(int act, Py_ssize_t n, const floating* x, floating* y) noexc
 cdef void _softmax_row(Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
     """Stable softmax of one row; y may alias x."""
     cdef Py_ssize_t j
-    cdef floating mx, e
+    cdef floating mx
     cdef double s = 0.0
     cdef floating inv
     if n <= 0:
         return
-    mx = x[0]
-    for j in range(1, n):
-        if x[j] > mx:
-            mx = x[j]
+    mx = _row_max(n, x)
     for j in range(n):
-        e = _exp(x[j] - mx)
-        y[j] = e
-        s += e
+        y[j] = _exp(x[j] - mx)
+    for j in range(n):
+        s += y[j]
     inv = <floating>(1.0 / s)
     for j in range(n):
         y[j] = y[j] * inv
@@ -207,7 +240,7 @@ cdef void bias_act_fwd(int act, Py_ssize_t rows, Py_ssize_t cols, floating* z,
 cdef void _act_bwd_span(int act, Py_ssize_t n, const floating* y, const floating* dy,
                         floating* dx) noexcept nogil:
     cdef Py_ssize_t j
-    cdef floating v, t
+    cdef floating v, g, t
     cdef floating zero = 0, one = 1, fifth = 0.2
     cdef floating s_scale = <floating>SELU_SCALE
     cdef floating s_sa = <floating>(SELU_SCALE * SELU_ALPHA)
@@ -216,7 +249,9 @@ cdef void _act_bwd_span(int act, Py_ssize_t n, const floating* y, const floating
             memcpy(dx, dy, n * sizeof(floating))
     elif act == ACT_RELU:
         for j in range(n):
-            dx[j] = dy[j] if y[j] > zero else zero
+            v = y[j]
+            g = dy[j]
+            dx[j] = g if v > zero else zero
     elif act == ACT_SIGMOID:
         for j in range(n):
             v = y[j]
@@ -224,7 +259,8 @@ cdef void _act_bwd_span(int act, Py_ssize_t n, const floating* y, const floating
     elif act == ACT_HARD_SIGMOID:
         for j in range(n):
             v = y[j]
-            dx[j] = dy[j] * fifth if (v > zero and v < one) else zero
+            g = dy[j] * fifth
+            dx[j] = g if (v > zero) & (v < one) else zero
     elif act == ACT_TANH:
         for j in range(n):
             v = y[j]
@@ -232,11 +268,13 @@ cdef void _act_bwd_span(int act, Py_ssize_t n, const floating* y, const floating
     elif act == ACT_ELU:
         for j in range(n):
             v = y[j]
-            dx[j] = dy[j] if v > zero else dy[j] * (v + one)
+            t = one if v > zero else v + one
+            dx[j] = dy[j] * t
     elif act == ACT_SELU:
         for j in range(n):
             v = y[j]
-            dx[j] = dy[j] * s_scale if v > zero else dy[j] * (v + s_sa)
+            t = s_scale if v > zero else v + s_sa
+            dx[j] = dy[j] * t
     elif act == ACT_SOFTPLUS:
         for j in range(n):
             dx[j] = dy[j] * (-_expm1(-y[j]))

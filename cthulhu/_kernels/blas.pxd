@@ -10,3 +10,16 @@ cdef void gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_
                floating alpha, const floating* a, Py_ssize_t lda,
                const floating* b, Py_ssize_t ldb, floating beta,
                floating* c, Py_ssize_t ldc) noexcept nogil
+
+
+# The same product split over n_threads OpenMP threads (row blocks, or column blocks when
+# there are few rows); serial below GEMM_PARALLEL_MIN_MACS multiply-adds.
+cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        floating alpha, const floating* a, Py_ssize_t lda,
+                        const floating* b, Py_ssize_t ldb, floating beta,
+                        floating* c, Py_ssize_t ldc, int n_threads) noexcept nogil
+
+cdef enum:
+    GEMM_PARALLEL_MIN_MACS = 4194304
+    GEMM_MIN_BLOCK_ROWS = 16
+    GEMM_MIN_BLOCK_COLS = 64

@@ -1,7 +1,15 @@
-"""Row-major GEMM on top of scipy's column-major BLAS (no link-time BLAS dependency)."""
+"""Row-major GEMM on top of scipy's column-major BLAS (no link-time BLAS dependency).
+
+Design: scipy's BLAS is kept single-threaded (cthulhu/_threads.py); `gemm_threaded` splits a
+product into row blocks (or column blocks when there are few rows) and runs one BLAS call
+per block on OpenMP threads, which sleep when idle. Each output element is still computed by
+one BLAS call over the whole inner dimension. Products with one row or one column go to
+GEMV: OpenBLAS's GEMM is several times slower than its GEMV on such shapes.
+"""
 
 cimport numpy as cnp
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+from cython.parallel cimport prange
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 import numpy as np
 
@@ -36,12 +44,78 @@ cdef void gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_
                 for j in range(n):
                     row[j] = beta * row[j]
         return
-    if floating is float:
+    if m == 1:
+        _row_gemv(trans_a, trans_b, n, k, alpha, a, lda, b, ldb, beta, c)
+    elif n == 1:
+        _column_gemv(trans_a, trans_b, m, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    elif floating is float:
         sgemm(&tb, &ta, &bm, &bn, &bk, &alpha, <float*>b, &blda, <float*>a, &bldb,
               &beta, c, &bldc)
     else:
         dgemm(&tb, &ta, &bm, &bn, &bk, &alpha, <double*>b, &blda, <double*>a, &bldb,
               &beta, c, &bldc)
+
+
+cdef inline void _gemv(char trans, int rows, int cols, floating alpha, const floating* a,
+                       int lda, const floating* x, int incx, floating beta, floating* y,
+                       int incy) noexcept nogil:
+    """Column-major y = alpha * op(A) @ x + beta * y, A (rows, cols)."""
+    if floating is float:
+        sgemv(&trans, &rows, &cols, &alpha, <float*>a, &lda, <float*>x, &incx, &beta, y,
+              &incy)
+    else:
+        dgemv(&trans, &rows, &cols, &alpha, <double*>a, &lda, <double*>x, &incx, &beta, y,
+              &incy)
+
+
+cdef void _row_gemv(bint trans_a, bint trans_b, Py_ssize_t n, Py_ssize_t k, floating alpha,
+                    const floating* a, Py_ssize_t lda, const floating* b, Py_ssize_t ldb,
+                    floating beta, floating* c) noexcept nogil:
+    # c (1, n) = op(A) (1, k) @ op(B) (k, n). B stored row-major (k, n) is the column-major
+    # (n, k) matrix op(B)^T; stored (n, k) it is column-major (k, n), used transposed.
+    cdef int incx = <int>lda if trans_a else 1
+    if trans_b:
+        _gemv(c'T', <int>k, <int>n, alpha, b, <int>ldb, a, incx, beta, c, 1)
+    else:
+        _gemv(c'N', <int>n, <int>k, alpha, b, <int>ldb, a, incx, beta, c, 1)
+
+
+cdef void _column_gemv(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t k, floating alpha,
+                       const floating* a, Py_ssize_t lda, const floating* b, Py_ssize_t ldb,
+                       floating beta, floating* c, Py_ssize_t ldc) noexcept nogil:
+    # c (m, 1) = op(A) (m, k) @ op(B) (k, 1). A stored row-major (m, k) is column-major
+    # (k, m), used transposed; stored (k, m) it is column-major (m, k).
+    cdef int incx = 1 if trans_b else <int>ldb
+    if trans_a:
+        _gemv(c'N', <int>m, <int>k, alpha, a, <int>lda, b, incx, beta, c, <int>ldc)
+    else:
+        _gemv(c'T', <int>k, <int>m, alpha, a, <int>lda, b, incx, beta, c, <int>ldc)
+
+
+cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        floating alpha, const floating* a, Py_ssize_t lda,
+                        const floating* b, Py_ssize_t ldb, floating beta,
+                        floating* c, Py_ssize_t ldc, int n_threads) noexcept nogil:
+    cdef Py_ssize_t blocks, i, lo, hi
+    if n_threads <= 1 or m * n * k < GEMM_PARALLEL_MIN_MACS:
+        gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    if m >= GEMM_MIN_BLOCK_ROWS * n_threads:
+        # Row blocks: a few per thread, handed out dynamically, so a thread that shares its
+        # core with another process does not hold the whole product back.
+        blocks = min(m // GEMM_MIN_BLOCK_ROWS, 4 * n_threads)
+        for i in prange(blocks, nogil=True, num_threads=n_threads, schedule="dynamic"):
+            lo = m * i // blocks
+            hi = m * (i + 1) // blocks
+            gemm(trans_a, trans_b, hi - lo, n, k, alpha, a + (lo if trans_a else lo * lda),
+                 lda, b, ldb, beta, c + lo * ldc, ldc)
+    else:
+        blocks = min(max(n // GEMM_MIN_BLOCK_COLS, 1), 4 * n_threads)
+        for i in prange(blocks, nogil=True, num_threads=n_threads, schedule="dynamic"):
+            lo = n * i // blocks
+            hi = n * (i + 1) // blocks
+            gemm(trans_a, trans_b, m, hi - lo, k, alpha, a, lda,
+                 b + (lo * ldb if trans_b else lo), ldb, beta, c + lo, ldc)
 
 
 def _check2d(name, arr, dtype=None):
@@ -57,7 +131,7 @@ def _check2d(name, arr, dtype=None):
         raise ValueError(f"{name} must be C-contiguous")
 
 
-def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, int n_threads=1):
     """c[...] = alpha * op(a) @ op(b) + beta * c, in place on the C-contiguous array c."""
     _check2d("a", a)
     _check2d("b", b, a.dtype)
@@ -83,10 +157,10 @@ def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     cdef double dalpha = alpha, dbeta = beta
     if a.dtype == np.float32:
         with nogil:
-            gemm(ta, tb, m, n, k, falpha, <const float*>pa, lda, <const float*>pb, ldb,
-                 fbeta, <float*>pc, ldc)
+            gemm_threaded(ta, tb, m, n, k, falpha, <const float*>pa, lda, <const float*>pb,
+                          ldb, fbeta, <float*>pc, ldc, n_threads)
     else:
         with nogil:
-            gemm(ta, tb, m, n, k, dalpha, <const double*>pa, lda, <const double*>pb, ldb,
-                 dbeta, <double*>pc, ldc)
+            gemm_threaded(ta, tb, m, n, k, dalpha, <const double*>pa, lda, <const double*>pb,
+                          ldb, dbeta, <double*>pc, ldc, n_threads)
     return c

@@ -2,11 +2,12 @@
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport (ceil, ceilf, exp, expf, fabs, fabsf, floor, floorf, log, logf, pow,
-                        powf, rint, rintf, sqrt, sqrtf)
+from libc.math cimport (ceil, ceilf, fabs, fabsf, floor, floorf, log, logf, pow, powf, rint,
+                        rintf, sqrt, sqrtf)
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+from cthulhu._kernels.activations cimport cth_exp, cth_expf
 from cthulhu._kernels.codes cimport *
 
 import numpy as np
@@ -86,9 +87,9 @@ cdef void _unary(int64_t op, Py_ssize_t n, const floating* a, floating* d) noexc
     elif op == EW_EXP:
         for j in range(n):
             if floating is float:
-                d[j] = expf(a[j])
+                d[j] = cth_expf(a[j])
             else:
-                d[j] = exp(a[j])
+                d[j] = cth_exp(a[j])
     elif op == EW_LOG:
         for j in range(n):
             if floating is float:
@@ -165,12 +166,12 @@ cdef void _binary(int64_t op, Py_ssize_t n, const floating* a, const floating* b
         for j in range(n):      # NaN in either operand propagates, as np.maximum
             u = a[j]
             v = b[j]
-            d[j] = u if (u > v or u != u) else v
+            d[j] = u if (u > v) | (u != u) else v
     elif op == EW_MINIMUM:
         for j in range(n):
             u = a[j]
             v = b[j]
-            d[j] = u if (u < v or u != u) else v
+            d[j] = u if (u < v) | (u != u) else v
     elif op == EW_POW:
         for j in range(n):
             if floating is float:

@@ -12,9 +12,10 @@
 # compiler/lower.py writes these tables; the opcodes live in codes.pxd (ExecOp).
 
 from libc.stdint cimport int64_t, uint64_t
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
-from cthulhu._kernels.blas cimport gemm
+from cthulhu._kernels.blas cimport gemm_threaded
 from cthulhu._kernels.codes cimport *
 from cthulhu._kernels.elementwise cimport ew_chain
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
@@ -49,8 +50,9 @@ cdef void exec_gemm(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogi
     cdef bint ta = f[0], tb = f[1]
     cdef Py_ssize_t m = dim(f[2], n), cols = dim(f[3], n), k = dim(f[4], n)
     cdef floating* c = <floating*>addr(f[7])
-    gemm(ta, tb, m, cols, k, <floating>1.0, <const floating*>addr(f[5]), m if ta else k,
-         <const floating*>addr(f[6]), k if tb else cols, <floating>0.0, c, cols)
+    gemm_threaded(ta, tb, m, cols, k, <floating>1.0, <const floating*>addr(f[5]),
+                  m if ta else k, <const floating*>addr(f[6]), k if tb else cols,
+                  <floating>0.0, c, cols, threads_for(m * cols * k))
     if f[8] != 0 or f[9] != ACT_LINEAR:
         bias_act_fwd(<int>f[9], m, cols, c, <const floating*>addr(f[8]),
                      threads_for(m * cols))
@@ -188,18 +190,35 @@ cdef class Program:
         with nogil:
             self._run(n_rows)
 
+    def profile(self, Py_ssize_t n_rows):
+        """Run once, returning the seconds each instruction took (for CTHULHU_DEBUG=4)."""
+        cdef double[::1] seconds = np.zeros(self.code.shape[0])
+        cdef Py_ssize_t i
+        cdef timespec t0, t1
+        if n_rows < 0:
+            raise ValueError("n_rows must be >= 0")
+        with nogil:
+            for i in range(self.code.shape[0]):
+                clock_gettime(CLOCK_MONOTONIC, &t0)
+                self._step(i, n_rows)
+                clock_gettime(CLOCK_MONOTONIC, &t1)
+                seconds[i] = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9
+        return np.asarray(seconds)
+
     cdef void _run(self, Py_ssize_t n) noexcept nogil:
         cdef Py_ssize_t i
-        cdef const int64_t* row
+        for i in range(self.code.shape[0]):
+            self._step(i, n)
+
+    cdef inline void _step(self, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+        cdef const int64_t* row = &self.code[i, 0]
         cdef float* f32 = NULL
         cdef double* f64 = NULL
-        for i in range(self.code.shape[0]):
-            row = &self.code[i, 0]
-            if row[0] == OP_INCREMENT:
-                (<int64_t*>addr(row[2]))[0] += 1
-            elif row[0] == OP_CAST:
-                exec_cast(row + 2, n)
-            elif row[1] == 0:
-                exec_one(f32, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)
-            else:
-                exec_one(f64, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)
+        if row[0] == OP_INCREMENT:
+            (<int64_t*>addr(row[2]))[0] += 1
+        elif row[0] == OP_CAST:
+            exec_cast(row + 2, n)
+        elif row[1] == 0:
+            exec_one(f32, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)
+        else:
+            exec_one(f64, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)

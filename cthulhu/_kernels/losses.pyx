@@ -2,18 +2,51 @@
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport NAN, exp, expf, log
+from libc.math cimport NAN, log
+
+from cthulhu._kernels.activations cimport cth_exp, cth_expf
 
 import numpy as np
 
 cnp.import_array()
 
+cdef enum:
+    ROWMAX_LANES = 64
+
 
 cdef inline floating _exp(floating v) noexcept nogil:
     if floating is float:
-        return expf(v)
+        return cth_expf(v)
     else:
-        return exp(v)
+        return cth_exp(v)
+
+
+cdef inline floating _row_max(Py_ssize_t n, const floating* x) noexcept nogil:
+    """max of x[0:n], n >= 1 (NaN may be skipped: exp(NaN - max) makes the row NaN anyway).
+    ROWMAX_LANES running maxima updated by an element-wise select loop (vectorizable)."""
+    cdef floating m[ROWMAX_LANES]
+    cdef floating v, b, best
+    cdef const floating* c
+    cdef Py_ssize_t j, k
+    best = x[0]
+    j = 0
+    if n >= ROWMAX_LANES:
+        for k in range(ROWMAX_LANES):
+            m[k] = x[0]
+        while j + ROWMAX_LANES <= n:
+            c = x + j
+            for k in range(ROWMAX_LANES):
+                v = c[k]
+                b = m[k]
+                m[k] = v if v > b else b
+            j += ROWMAX_LANES
+        for k in range(ROWMAX_LANES):
+            best = m[k] if m[k] > best else best
+    while j < n:
+        v = x[j]
+        best = v if v > best else best
+        j += 1
+    return best
 
 
 cdef inline Py_ssize_t _class_index(floating t, Py_ssize_t cols) noexcept nogil:
@@ -27,16 +60,13 @@ cdef void _xent_fwd_row(Py_ssize_t cols, const floating* z, const floating* t, b
                         floating* p, floating* loss) noexcept nogil:
     # Everything the loss needs from z is read before p is written, so p may alias z.
     cdef Py_ssize_t j, c = -1
-    cdef floating mx, e
+    cdef floating mx
     cdef double s = 0.0, lse, st = 0.0, stz = 0.0, zc = 0.0
     cdef floating inv
     if cols <= 0:
         loss[0] = <floating>NAN if sparse else 0
         return
-    mx = z[0]
-    for j in range(1, cols):
-        if z[j] > mx:
-            mx = z[j]
+    mx = _row_max(cols, z)
     if sparse:
         c = _class_index(t[0], cols)
         if c >= 0:
@@ -46,9 +76,9 @@ cdef void _xent_fwd_row(Py_ssize_t cols, const floating* z, const floating* t, b
             st += t[j]
             stz += <double>t[j] * <double>z[j]
     for j in range(cols):
-        e = _exp(z[j] - mx)
-        p[j] = e
-        s += e
+        p[j] = _exp(z[j] - mx)
+    for j in range(cols):
+        s += p[j]
     inv = <floating>(1.0 / s)
     for j in range(cols):
         p[j] = p[j] * inv

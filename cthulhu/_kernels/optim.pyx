@@ -12,6 +12,13 @@ cdef enum:
     _ALIGN = 16
 
 
+cdef inline floating _sqrt(floating v) noexcept nogil:
+    if floating is float:
+        return sqrtf(v)
+    else:
+        return sqrt(v)
+
+
 cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) noexcept nogil:
     cdef Py_ssize_t b
     if p >= parts:
@@ -58,27 +65,29 @@ cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* 
                      floating* m, floating* v, floating* vhat, floating lr_t, floating b1,
                      floating b2, floating eps) noexcept nogil:
     cdef Py_ssize_t i
-    cdef floating gi, mi, vi, vh, denom
+    cdef floating gi, mi, vi, vh
     cdef floating one = 1
     cdef floating omb1 = one - b1
     cdef floating omb2 = one - b2
-    for i in range(lo, hi):
-        gi = g[i]
-        mi = b1 * m[i] + omb1 * gi
-        vi = b2 * v[i] + omb2 * (gi * gi)
-        m[i] = mi
-        v[i] = vi
-        if vhat != NULL:
+    if vhat == NULL:
+        for i in range(lo, hi):
+            gi = g[i]
+            mi = b1 * m[i] + omb1 * gi
+            vi = b2 * v[i] + omb2 * (gi * gi)
+            m[i] = mi
+            v[i] = vi
+            w[i] = w[i] - lr_t * mi / (_sqrt(vi) + eps)
+    else:
+        for i in range(lo, hi):
+            gi = g[i]
+            mi = b1 * m[i] + omb1 * gi
+            vi = b2 * v[i] + omb2 * (gi * gi)
+            m[i] = mi
+            v[i] = vi
             vh = vhat[i]
-            if vi > vh or vi != vi:     # max propagating NaN, as K.maximum
-                vh = vi
+            vh = vi if (vi > vh) | (vi != vi) else vh     # max propagating NaN (K.maximum)
             vhat[i] = vh
-            vi = vh
-        if floating is float:
-            denom = sqrtf(vi) + eps
-        else:
-            denom = sqrt(vi) + eps
-        w[i] = w[i] - lr_t * mi / denom
+            w[i] = w[i] - lr_t * mi / (_sqrt(vh) + eps)
 
 
 cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,

@@ -12,6 +12,7 @@ cnp.import_array()
 
 cdef enum:
     COL_CHUNK = 256     # columns reduced together when inner > 1 (stack accumulators)
+    MINMAX_LANES = 64   # running extrema of the contiguous max / min
 
 
 cdef double _empty_value(int kind) noexcept nogil:
@@ -24,6 +25,44 @@ cdef double _empty_value(int kind) noexcept nogil:
     if kind == RED_MIN:
         return INFINITY
     return 0.0
+
+
+cdef double _minmax_contig(bint is_max, Py_ssize_t n, const floating* x) noexcept nogil:
+    """max (or min) of x[0:n], n >= 1, NaN-propagating. MINMAX_LANES independent running
+    extrema updated by an element-wise select loop, which gcc vectorizes."""
+    cdef floating m[MINMAX_LANES]
+    cdef floating v, b
+    cdef const floating* c
+    cdef Py_ssize_t i, k
+    for k in range(MINMAX_LANES):
+        m[k] = x[0]
+    i = 0
+    if is_max:
+        while i + MINMAX_LANES <= n:
+            c = x + i
+            for k in range(MINMAX_LANES):
+                v = c[k]
+                b = m[k]
+                m[k] = v if (v > b) | (v != v) else b
+            i += MINMAX_LANES
+    else:
+        while i + MINMAX_LANES <= n:
+            c = x + i
+            for k in range(MINMAX_LANES):
+                v = c[k]
+                b = m[k]
+                m[k] = v if (v < b) | (v != v) else b
+            i += MINMAX_LANES
+    while i < n:
+        v = x[i]
+        b = m[0]
+        m[0] = v if ((v > b) if is_max else (v < b)) | (v != v) else b
+        i += 1
+    b = m[0]
+    for k in range(1, MINMAX_LANES):
+        v = m[k]
+        b = v if ((v > b) if is_max else (v < b)) | (v != v) else b
+    return b
 
 
 cdef double _reduce_contig(int kind, Py_ssize_t n, const floating* x) noexcept nogil:
@@ -57,18 +96,8 @@ cdef double _reduce_contig(int kind, Py_ssize_t n, const floating* x) noexcept n
         return s0
     best = x[0]
     best_i = 0
-    if kind == RED_MAX:
-        for i in range(1, n):
-            v = x[i]
-            if v > best or v != v:
-                best = v
-        return best
-    if kind == RED_MIN:
-        for i in range(1, n):
-            v = x[i]
-            if v < best or v != v:
-                best = v
-        return best
+    if kind == RED_MAX or kind == RED_MIN:
+        return _minmax_contig(kind == RED_MAX, n, x)
     if kind == RED_ARGMAX:
         for i in range(1, n):
             v = x[i]
@@ -134,25 +163,25 @@ cdef void _reduce_cols(int kind, Py_ssize_t red, Py_ssize_t inner, Py_ssize_t c0
         if kind == RED_MAX:
             for j in range(w):
                 v = row[j]
-                if v > best[j] or v != v:
-                    best[j] = v
+                b = best[j]
+                best[j] = v if (v > b) | (v != v) else b
         elif kind == RED_MIN:
             for j in range(w):
                 v = row[j]
-                if v < best[j] or v != v:
-                    best[j] = v
+                b = best[j]
+                best[j] = v if (v < b) | (v != v) else b
         elif kind == RED_ARGMAX:
             for j in range(w):
                 v = row[j]
                 b = best[j]
-                if b == b and (v > b or v != v):
+                if (b == b) & ((v > b) | (v != v)):
                     best[j] = v
                     idx[j] = r
         elif kind == RED_ARGMIN:
             for j in range(w):
                 v = row[j]
                 b = best[j]
-                if b == b and (v < b or v != v):
+                if (b == b) & ((v < b) | (v != v)):
                     best[j] = v
                     idx[j] = r
     if kind == RED_ARGMAX or kind == RED_ARGMIN:

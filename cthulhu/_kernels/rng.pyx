@@ -17,6 +17,7 @@ cdef double TWO_PI = 6.283185307179586
 
 cdef enum:
     _ALIGN = 16
+    DROP_BLOCK = 256
 
 
 cdef uint64_t mix64(uint64_t z) noexcept nogil:
@@ -44,10 +45,23 @@ cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) 
 
 cdef void _dropout_span(Py_ssize_t lo, Py_ssize_t hi, double rate, uint64_t key,
                         floating scale, const floating* x, floating* y) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating zero = 0
-    for i in range(lo, hi):
-        y[i] = x[i] * scale if uniform(key, <uint64_t>i) >= rate else zero
+    # Two passes per block of DROP_BLOCK elements: keep flags (integer math, no branch),
+    # then a vectorizable select. A single loop with the select compiles to a branch that
+    # mispredicts half of the time at rate 0.5.
+    cdef unsigned char keep[DROP_BLOCK]
+    cdef Py_ssize_t i, b, n
+    cdef floating zero = 0, v
+    b = lo
+    while b < hi:
+        n = hi - b
+        if n > DROP_BLOCK:
+            n = DROP_BLOCK
+        for i in range(n):
+            keep[i] = uniform(key, <uint64_t>(b + i)) >= rate
+        for i in range(n):
+            v = x[b + i] * scale
+            y[b + i] = v if keep[i] else zero
+        b += n
 
 
 cdef void dropout(Py_ssize_t size, double rate, uint64_t seed, uint64_t step,

@@ -102,6 +102,18 @@ def test_act_fwd_nan_and_extremes(name, dtype):
     assert np.isnan(y).sum() == np.isnan(expected).sum()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nan_at", [0, 70, 199])
+def test_softmax_long_row_nan(dtype, nan_at):
+    x = data((3, 200), dtype, seed=12)
+    x[0, 150] = 80.0        # large max inside the vectorized lanes
+    x[1, nan_at] = np.nan
+    y = np.empty_like(x)
+    K.act_fwd_np(ACTIVATIONS["softmax"], x, y)
+    assert np.isnan(y[1]).all()
+    np.testing.assert_allclose(y[[0, 2]], ref_fwd("softmax", x[[0, 2]]), **tol(dtype))
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 9), (9, 7777)])
@@ -243,3 +255,49 @@ def test_errors():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="writeable"):
         K.act_fwd_np(0, x, ro)
+
+
+def _ulps(got, ref, dtype):
+    """|got - ref| in units of the spacing of `dtype` at ref (ref in float64 / longdouble)."""
+    ref_d = ref.astype(dtype)
+    ok = np.isfinite(ref_d) & (ref_d != 0)
+    spacing = np.spacing(np.abs(ref_d[ok])).astype(np.float64)
+    return np.abs(got[ok].astype(np.float64) - ref[ok].astype(np.float64)) / spacing
+
+
+@pytest.mark.parametrize("dtype,lim", [(np.float32, 89.0), (np.float64, 710.0)])
+def test_vectorized_exp_expm1_tanh_accuracy(dtype, lim):
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.uniform(-1.2 * lim, lim, 200000), rng.uniform(-1, 1, 100000),
+                        rng.uniform(-1e-4, 1e-4, 10000), [0.0, -0.0, 1e-30, -1e-30]])
+    x = x.astype(dtype).reshape(1, -1)
+    xl = x.astype(np.longdouble)
+    y = np.empty_like(x)
+    with np.errstate(all="ignore"):
+        K.act_fwd_np(ACTIVATIONS["exponential"], x, y)
+        assert _ulps(y, np.exp(xl), dtype).max() <= 2
+        K.act_fwd_np(ACTIVATIONS["elu"], x, y)
+        assert _ulps(y, np.where(xl > 0, xl, np.expm1(xl)), dtype).max() <= 3
+        K.act_fwd_np(ACTIVATIONS["tanh"], x, y)
+        assert _ulps(y, np.tanh(xl), dtype).max() <= 4
+        K.act_fwd_np(ACTIVATIONS["sigmoid"], x, y)
+        assert _ulps(y, 1 / (1 + np.exp(-xl)), dtype).max() <= 4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vectorized_exp_special_values(dtype):
+    big = 88.8 if dtype == np.float32 else 709.9
+    tiny = -103.5 if dtype == np.float32 else -744.5       # subnormal results
+    x = np.array([[np.nan, np.inf, -np.inf, big, -2 * big, tiny, 1e-40, 0.0]], dtype)
+    y = np.empty_like(x)
+    K.act_fwd_np(ACTIVATIONS["exponential"], x, y)
+    with np.errstate(all="ignore"):
+        expected = np.exp(x)
+    assert np.isnan(y[0, 0])
+    np.testing.assert_array_equal(y[0, 1:5], [np.inf, 0.0, np.inf, 0.0])
+    assert 0 < y[0, 5] < np.finfo(dtype).tiny
+    np.testing.assert_allclose(y[0, 5], expected[0, 5], rtol=0.02)   # few subnormal bits
+    np.testing.assert_array_equal(y[0, 6:], [1.0, 1.0])
+    K.act_fwd_np(ACTIVATIONS["tanh"], x, y)
+    np.testing.assert_array_equal(y[0, 1:5], [1.0, -1.0, 1.0, -1.0])
+    assert np.isnan(y[0, 0])

@@ -79,3 +79,40 @@ def test_errors():
         gemm_np(np.ones((3, 4), np.int64), np.ones((4, 2)), np.ones((3, 2)))
     with pytest.raises(ValueError, match="2-D"):
         gemm_np(np.ones(3), np.ones((4, 2)), np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(1, 5, 4), (5, 1, 4), (1, 1, 4), (1, 300, 200),
+                                   (300, 1, 200)])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_vector_shapes_ignore_nan_c(dtype, m, n, k, ta, tb):
+    # one row / one column (the GEMV paths) with beta == 0 must not read C
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((m, k))
+    b = rng.standard_normal((k, n))
+    c = np.full((m, n), np.nan, dtype)
+    gemm_np(np.ascontiguousarray(a.T if ta else a, dtype),
+            np.ascontiguousarray(b.T if tb else b, dtype), c, trans_a=ta, trans_b=tb)
+    np.testing.assert_allclose(c, a @ b, **_tol(dtype, k))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(700, 90, 80), (20, 2000, 200), (3, 5000, 300)])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_gemm_threaded(dtype, m, n, k, ta, tb):
+    rng = np.random.default_rng(m + n + k)
+    a = rng.standard_normal((m, k))
+    b = rng.standard_normal((k, n))
+    c0 = rng.standard_normal((m, n))
+    a_st = np.ascontiguousarray(a.T if ta else a, dtype)
+    b_st = np.ascontiguousarray(b.T if tb else b, dtype)
+    results = []
+    for nt in (1, 2, 3):
+        c = c0.astype(dtype)
+        gemm_np(a_st, b_st, c, trans_a=ta, trans_b=tb, alpha=0.5, beta=2.0, n_threads=nt)
+        results.append(c)
+    expected = 0.5 * (a @ b) + 2.0 * c0
+    for c in results:
+        np.testing.assert_allclose(c, expected, **_tol(dtype, k))

@@ -36,11 +36,12 @@ BINARY_REF = {
 }
 
 
-def special_values(dtype, n, seed):
+def special_values(dtype, n, seed, shift=0):
     rng = np.random.default_rng(seed)
     x = (3 * rng.standard_normal(n)).astype(dtype)
     specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -2.5, 1.0,
                          -1.0, 2.0], dtype)
+    specials = np.roll(specials, shift)     # shift != 0: NaN meets other values
     x[: min(n, len(specials))] = specials[: min(n, len(specials))]
     return x
 
@@ -66,10 +67,11 @@ def test_unary(name, dtype, size, nt):
 @pytest.mark.parametrize("nt", THREADS)
 def test_binary(name, dtype, size, nt):
     a = special_values(dtype, size, 2)
-    b = special_values(dtype, size, 3)
-    if size > 20:
-        b[20:] = np.roll(a[20:], 1)     # plenty of NaN/inf pairs in different positions
-        b[25:40] = a[25:40]             # and exact ties
+    b = special_values(dtype, size, 3, shift=5)
+    if size > 40:
+        a[20:33] = special_values(dtype, 13, 0)
+        b[20:33] = special_values(dtype, 13, 0, shift=-3)   # NaN/inf vs numbers, both ways
+        b[35:40] = a[35:40]                                  # exact ties
     if name == "pow":
         a = np.abs(a)
     out = np.empty(size, dtype)

@@ -111,6 +111,23 @@ def test_nan_like_numpy(dtype, inner, nt):
             np.testing.assert_array_equal(y, expected, err_msg=kind)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nan_at", [None, 0, 5, 64, 130, 299])
+def test_long_rows_nan_and_extrema(dtype, nan_at):
+    # rows longer than the 64 running extrema of the contiguous max / min
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 300, 1)).astype(dtype)
+    x[0, 77, 0] = 50.0
+    x[1, 299, 0] = -50.0
+    x[2, 0, 0] = 60.0
+    if nan_at is not None:
+        x[1, nan_at, 0] = np.nan
+    for kind in ("max", "min", "argmax", "argmin"):
+        y = np.empty((3, 1), dtype)
+        reduce_np(REDUCTIONS[kind], x, y)
+        np.testing.assert_array_equal(y, ref(kind, x).astype(dtype), err_msg=kind)
+
+
 def test_errors():
     x = np.ones((2, 3, 4))
     with pytest.raises(ValueError, match="reduction"):
