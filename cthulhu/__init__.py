@@ -6,8 +6,11 @@ Keras names are aliases (``Sequential``, ``Dense``, ``fit``, ``compile``); the C
 
 import os
 
-# Idle OpenMP threads must sleep, not spin, on shared servers (read when libgomp loads).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads spin only briefly before they sleep: long spins collapse throughput when
+# another process holds a core, while waking a sleeping thread costs up to a millisecond on
+# virtual machines. Read when libgomp loads; the user's own settings win.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "20000"
 
 from cthulhu import (  # noqa: E402
     activations,

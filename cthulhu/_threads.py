@@ -4,16 +4,25 @@ The native kernels parallelize with OpenMP, GEMM included: it splits a product i
 column blocks and calls BLAS on each block from its own threads. So the BLAS that scipy
 ships (the one ``scipy.linalg.cython_blas`` reaches) is kept at one thread. Its pthreads
 pool spins while it waits, which collapses throughput as soon as another process holds a
-core; OpenMP threads here sleep when idle (OMP_WAIT_POLICY=PASSIVE, see cthulhu/__init__).
+core; OpenMP threads here spin only briefly before they sleep (see cthulhu/__init__).
 Only scipy's BLAS is touched: numpy's BLAS and the user's own code keep their settings.
+
+When another process holds a core, a parallel region waits for a thread that is not
+running, and one thread is faster than two. ``ThreadTuner`` measures this while a loop runs
+and picks the faster choice. Results never depend on the choice: every kernel splits its
+work by the shape of the data, not by the thread count.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import time
+from typing import Any
 
 _configured = False
+_requested = 0  # the user's thread count (0: not loaded yet)
+_active = 0  # the thread count the kernels use right now
 
 
 def _is_scipy_library(path: str) -> bool:
@@ -65,22 +74,83 @@ def _pin_scipy_blas_to_one_thread() -> bool:
 
 def configure_threads() -> None:
     """Load the kernels once and pin scipy's BLAS to one thread."""
-    global _configured
+    global _configured, _requested, _active
     if _configured:
         return
     from cthulhu._kernels import blas, threads  # noqa: F401  (loads scipy's BLAS)
     _pin_scipy_blas_to_one_thread()
+    _requested = _active = threads.get_num_threads()
     _configured = True
+
+
+def _use(n: int) -> None:
+    global _active
+    if n != _active:
+        from cthulhu._kernels import threads
+        threads.set_num_threads(n)
+        _active = n
 
 
 def set_num_threads(n: int) -> None:
     """Threads for every native kernel, GEMM included (also ``CTHULHU_NUM_THREADS``)."""
+    global _requested
     from cthulhu._kernels import threads
     configure_threads()
-    threads.set_num_threads(n)
+    threads.set_num_threads(n)  # validates n
+    _requested = n
+    _use(n)
 
 
 def get_num_threads() -> int:
-    from cthulhu._kernels import threads
     configure_threads()
-    return threads.get_num_threads()
+    return _requested
+
+
+class ThreadTuner:
+    """Runs a plan with the faster of the requested thread count and one thread.
+
+    Each choice is timed over a few calls (seconds per row); the faster one then runs for
+    ``exploit_calls`` calls before both are timed again, so the choice follows the load of
+    the machine. One tuner per plan: different plans have different costs per row.
+    """
+
+    def __init__(self, explore_calls: int = 3, exploit_calls: int = 100) -> None:
+        self.explore_calls, self.exploit_calls = explore_calls, exploit_calls
+        self._trial: list[float] = []
+        self._scores: dict[int, float] = {}
+        self._candidates: list[int] = []
+        self._choice = 0
+        self._left = 0
+
+    def _next_phase(self) -> None:
+        if self._candidates:
+            self._candidates.pop(0)
+        if not self._candidates and self._scores:
+            self._choice = min(self._scores, key=self._scores.__getitem__)
+            self._scores.clear()
+            self._left = self.exploit_calls
+        elif not self._candidates:
+            self._candidates = sorted({_requested, 1}, reverse=True)
+            self._left = self.explore_calls
+        else:
+            self._left = self.explore_calls
+
+    def run(self, plan: Any, rows: int) -> None:
+        configure_threads()
+        if _requested <= 1:
+            _use(_requested)
+            plan.run(rows)
+            return
+        if self._left == 0:
+            self._next_phase()
+        exploring = bool(self._candidates)
+        _use(self._candidates[0] if exploring else self._choice)
+        start = time.perf_counter()
+        plan.run(rows)
+        if exploring:
+            self._trial.append((time.perf_counter() - start) / max(rows, 1))
+        self._left -= 1
+        if exploring and self._left == 0:
+            self._scores[self._candidates[0]] = min(self._trial)
+            self._trial.clear()
+            self._next_phase()

@@ -12,8 +12,9 @@ cdef void gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_
                floating* c, Py_ssize_t ldc) noexcept nogil
 
 
-# The same product split over n_threads OpenMP threads (row blocks, or column blocks when
-# there are few rows); serial below GEMM_PARALLEL_MIN_MACS multiply-adds.
+# The same product cut into up to GEMM_MAX_BLOCKS row or column blocks (chosen from the
+# shape alone, so results do not depend on n_threads), run on n_threads OpenMP threads;
+# one block below GEMM_PARALLEL_MIN_MACS multiply-adds.
 cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                         floating alpha, const floating* a, Py_ssize_t lda,
                         const floating* b, Py_ssize_t ldb, floating beta,
@@ -23,3 +24,4 @@ cdef enum:
     GEMM_PARALLEL_MIN_MACS = 4194304
     GEMM_MIN_BLOCK_ROWS = 16
     GEMM_MIN_BLOCK_COLS = 64
+    GEMM_MAX_BLOCKS = 4

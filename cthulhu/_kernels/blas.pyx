@@ -96,22 +96,30 @@ cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, 
                         floating alpha, const floating* a, Py_ssize_t lda,
                         const floating* b, Py_ssize_t ldb, floating beta,
                         floating* c, Py_ssize_t ldc, int n_threads) noexcept nogil:
+    # The blocks depend on the shape only, never on n_threads: BLAS rounds differently for
+    # different partitions, and results must not change with the thread count.
+    # BLAS packs the whole operand that is not split once per call, so split the free
+    # dimension of the larger operand.
     cdef Py_ssize_t blocks, i, lo, hi
-    if n_threads <= 1 or m * n * k < GEMM_PARALLEL_MIN_MACS:
+    cdef bint split_rows = m * k >= k * n
+    if m * n * k < GEMM_PARALLEL_MIN_MACS:
+        blocks = 1
+    elif split_rows:
+        blocks = min(GEMM_MAX_BLOCKS, m // GEMM_MIN_BLOCK_ROWS)
+    else:
+        blocks = min(GEMM_MAX_BLOCKS, n // GEMM_MIN_BLOCK_COLS)
+    if blocks <= 1:
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        return
-    if m >= GEMM_MIN_BLOCK_ROWS * n_threads:
-        # Row blocks: a few per thread, handed out dynamically, so a thread that shares its
-        # core with another process does not hold the whole product back.
-        blocks = min(m // GEMM_MIN_BLOCK_ROWS, 4 * n_threads)
-        for i in prange(blocks, nogil=True, num_threads=n_threads, schedule="dynamic"):
+    elif split_rows:
+        for i in prange(blocks, nogil=True, num_threads=max(1, n_threads),
+                        schedule="dynamic"):
             lo = m * i // blocks
             hi = m * (i + 1) // blocks
             gemm(trans_a, trans_b, hi - lo, n, k, alpha, a + (lo if trans_a else lo * lda),
                  lda, b, ldb, beta, c + lo * ldc, ldc)
     else:
-        blocks = min(max(n // GEMM_MIN_BLOCK_COLS, 1), 4 * n_threads)
-        for i in prange(blocks, nogil=True, num_threads=n_threads, schedule="dynamic"):
+        for i in prange(blocks, nogil=True, num_threads=max(1, n_threads),
+                        schedule="dynamic"):
             lo = n * i // blocks
             hi = n * (i + 1) // blocks
             gemm(trans_a, trans_b, m, hi - lo, k, alpha, a, lda,

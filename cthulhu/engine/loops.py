@@ -39,7 +39,7 @@ def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle
         if per_batch:
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
         feeder.gather(batch, plan.inputs)
-        plan.run(rows)
+        model._run_plan("train", rows)
         for j, out in enumerate(outs):
             totals[j] += float(out) * rows
         seen += rows
@@ -69,7 +69,7 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int,
     for step in range(steps):
         start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
         feeder.slice(start, stop, plan.inputs)
-        plan.run(stop - start)
+        model._run_plan("test", stop - start)
         for j, out in enumerate(outs):
             totals[j] += float(out) * (stop - start)
         if progbar is not None:
@@ -88,7 +88,7 @@ def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int) -> 
     for step in range(steps):
         start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
         feeder.slice(start, stop, plan.inputs)
-        plan.run(stop - start)
+        model._run_plan("predict", stop - start)
         result[start:stop] = out[:stop - start]
         if progbar is not None:
             progbar.update(step + 1)

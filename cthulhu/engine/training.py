@@ -9,6 +9,7 @@ import numpy as np
 
 from cthulhu import losses, optimizers
 from cthulhu import metrics as metrics_module
+from cthulhu._threads import ThreadTuner
 from cthulhu.callbacks import Callback, CallbackList, History
 from cthulhu.engine import data, loops
 from cthulhu.engine.graphs import CompiledGraph, build_graph, target_shape
@@ -37,11 +38,13 @@ class TrainableModel:
         self.history: Optional[History] = None
         self._compiled: dict[str, CompiledGraph] = {}
         self._plans: dict[str, Any] = {}
+        self._tuners: dict[str, ThreadTuner] = {}
 
     def _invalidate(self) -> None:
         """The layer graph changed: compiled graphs and plans must be rebuilt."""
         self._compiled.clear()
         self._plans.clear()
+        self._tuners.clear()
 
     # ---- conjure ------------------------------------------------------------------------
     def conjure(self, optimizer, loss=None, metrics=None, loss_weights=None,
@@ -120,7 +123,12 @@ class TrainableModel:
             storage = [v.storage for v in compiled.variables]
             plan = Plan(compiled.graph, storage, max(rows, 1), name=mode)
             self._plans[mode] = plan
+            self._tuners[mode] = ThreadTuner()
         return plan
+
+    def _run_plan(self, mode: str, rows: int) -> None:
+        """Run the plan of ``mode`` (already filled with ``rows`` rows) on the best threads."""
+        self._tuners[mode].run(self._plans[mode], rows)
 
     def plan_summary(self, mode: str = "train", batch_size: int = 32) -> str:
         """The compiled plan of a mode: fused kernel calls, buffers and arena bytes."""
@@ -243,7 +251,7 @@ class TrainableModel:
         x, y = self._standardize(x, y)
         plan = self._plan(mode, len(x))
         data.BatchFeeder([x, y]).slice(0, len(x), plan.inputs)
-        plan.run(len(x))
+        self._run_plan(mode, len(x))
         scores = [float(plan.outputs[name]) for name in self._output_names(mode)]
         return scores[0] if len(scores) == 1 else scores
 
