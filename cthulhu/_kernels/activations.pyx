@@ -10,8 +10,11 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from cthulhu._kernels.codes cimport *
+from cthulhu._kernels.common cimport row_max, split_point
 
 import numpy as np
+
+from cthulhu._kernels._checks import check_array
 
 cnp.import_array()
 
@@ -24,7 +27,6 @@ cdef enum:
     COLSUM_MAX_BLOCKS = 64      # the row blocking of col_sum depends on rows only
     COLSUM_MIN_BLOCK_ROWS = 32
     COLSUM_COL_CHUNK = 256
-    ROWMAX_LANES = 64           # running maxima of a softmax row
 
 
 # ---------------------------------------------------------------- fused-precision math
@@ -63,43 +65,6 @@ cdef inline floating _fabs(floating v) noexcept nogil:
         return fabsf(v)
     else:
         return fabs(v)
-
-
-cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) noexcept nogil:
-    """Start of part p when [0, total) is cut in `parts` pieces aligned to 16 elements."""
-    cdef Py_ssize_t b
-    if p >= parts:
-        return total
-    b = total * p // parts
-    return b - b % 16
-
-
-cdef inline floating _row_max(Py_ssize_t n, const floating* x) noexcept nogil:
-    """max of x[0:n], n >= 1 (NaN may be skipped: exp(NaN - max) makes the row NaN anyway).
-    ROWMAX_LANES running maxima updated by an element-wise select loop (vectorizable)."""
-    cdef floating m[ROWMAX_LANES]
-    cdef floating v, b, best
-    cdef const floating* c
-    cdef Py_ssize_t j, k
-    best = x[0]
-    j = 0
-    if n >= ROWMAX_LANES:
-        for k in range(ROWMAX_LANES):
-            m[k] = x[0]
-        while j + ROWMAX_LANES <= n:
-            c = x + j
-            for k in range(ROWMAX_LANES):
-                v = c[k]
-                b = m[k]
-                m[k] = v if v > b else b
-            j += ROWMAX_LANES
-        for k in range(ROWMAX_LANES):
-            best = m[k] if m[k] > best else best
-    while j < n:
-        v = x[j]
-        best = v if v > best else best
-        j += 1
-    return best
 
 
 # ---------------------------------------------------------------- forward
@@ -165,7 +130,7 @@ cdef void _softmax_row(Py_ssize_t n, const floating* x, floating* y) noexcept no
     cdef floating inv
     if n <= 0:
         return
-    mx = _row_max(n, x)
+    mx = row_max(n, x)
     for j in range(n):
         y[j] = _exp(x[j] - mx)
     for j in range(n):
@@ -192,8 +157,8 @@ cdef void act_fwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* x, 
     if n_threads > 1 and total >= 32 * n_threads:
         parts = n_threads
         for p in prange(parts, schedule='static', num_threads=n_threads):
-            lo = _split(total, parts, p)
-            hi = _split(total, parts, p + 1)
+            lo = split_point(total, parts, p)
+            hi = split_point(total, parts, p + 1)
             _act_span(act, hi - lo, x + lo, y + lo)
     else:
         _act_span(act, total, x, y)
@@ -391,8 +356,8 @@ cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
         elif n_threads > 1 and total >= 32 * n_threads:
             parts = n_threads
             for p in prange(parts, schedule='static', num_threads=n_threads):
-                lo = _split(total, parts, p)
-                hi = _split(total, parts, p + 1)
+                lo = split_point(total, parts, p)
+                hi = split_point(total, parts, p + 1)
                 _act_bwd_span(act, hi - lo, y + lo, dy + lo, dx + lo)
         else:
             _act_bwd_span(act, total, y, dy, dx)
@@ -401,19 +366,6 @@ cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
 
 
 # ---------------------------------------------------------------- numpy wrappers (tests)
-def _check(name, arr, dtype=None, writeable=False):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype != np.float32 and arr.dtype != np.float64:
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-    if dtype is not None and arr.dtype != dtype:
-        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
-    if not arr.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    if writeable and not arr.flags.writeable:
-        raise ValueError(f"{name} must be writeable")
-
-
 def _check_act(act):
     act = int(act)
     if act < ACT_LINEAR or act > ACT_EXPONENTIAL:
@@ -434,8 +386,8 @@ cdef inline void* _data(arr):
 def act_fwd_np(act, x, y, n_threads=1):
     """y[...] = act(x) over 2-D (rows, cols) arrays; y may be x."""
     cdef int code = _check_act(act)
-    _check("x", x)
-    _check("y", y, x.dtype, writeable=True)
+    check_array("x", x)
+    check_array("y", y, x.dtype, writeable=True)
     cdef Py_ssize_t rows, cols
     rows, cols = _rows_cols("x", x)
     if y.shape != x.shape:
@@ -455,12 +407,12 @@ def act_fwd_np(act, x, y, n_threads=1):
 def bias_act_fwd_np(act, z, bias=None, n_threads=1):
     """In place z[i, j] = act(z[i, j] + bias[j]) (no add when bias is None)."""
     cdef int code = _check_act(act)
-    _check("z", z, writeable=True)
+    check_array("z", z, writeable=True)
     cdef Py_ssize_t rows, cols
     rows, cols = _rows_cols("z", z)
     cdef void* pb = NULL
     if bias is not None:
-        _check("bias", bias, z.dtype)
+        check_array("bias", bias, z.dtype)
         if bias.ndim != 1 or bias.shape[0] != cols:
             raise ValueError(f"bias has shape {bias.shape}, expected ({cols},)")
         pb = _data(bias)
@@ -478,16 +430,16 @@ def bias_act_fwd_np(act, z, bias=None, n_threads=1):
 def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
     """dx[...] = dL/dx from y = act(x) and dy; dbias (if given) = column sums of dx."""
     cdef int code = _check_act(act)
-    _check("y", y)
-    _check("dy", dy, y.dtype)
-    _check("dx", dx, y.dtype, writeable=True)
+    check_array("y", y)
+    check_array("dy", dy, y.dtype)
+    check_array("dx", dx, y.dtype, writeable=True)
     cdef Py_ssize_t rows, cols
     rows, cols = _rows_cols("y", y)
     if dy.shape != y.shape or dx.shape != y.shape:
         raise ValueError(f"y, dy, dx shapes differ: {y.shape}, {dy.shape}, {dx.shape}")
     cdef void* pdb = NULL
     if dbias is not None:
-        _check("dbias", dbias, y.dtype, writeable=True)
+        check_array("dbias", dbias, y.dtype, writeable=True)
         if dbias.ndim != 1 or dbias.shape[0] != cols:
             raise ValueError(f"dbias has shape {dbias.shape}, expected ({cols},)")
         pdb = _data(dbias)
@@ -508,8 +460,8 @@ def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
 
 def col_sum_np(x, out, n_threads=1):
     """out[j] = sum_i x[i, j] (deterministic blocking, double accumulation)."""
-    _check("x", x)
-    _check("out", out, x.dtype, writeable=True)
+    check_array("x", x)
+    check_array("out", out, x.dtype, writeable=True)
     cdef Py_ssize_t rows, cols
     rows, cols = _rows_cols("x", x)
     if out.ndim != 1 or out.shape[0] != cols:

@@ -13,6 +13,8 @@ from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 import numpy as np
 
+from cthulhu._kernels._checks import check_array
+
 cnp.import_array()
 
 
@@ -126,24 +128,11 @@ cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, 
                  b + (lo * ldb if trans_b else lo), ldb, beta, c + lo, ldc)
 
 
-def _check2d(name, arr, dtype=None):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype != np.float32 and arr.dtype != np.float64:
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-    if dtype is not None and arr.dtype != dtype:
-        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
-    if not arr.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-
-
 def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, int n_threads=1):
     """c[...] = alpha * op(a) @ op(b) + beta * c, in place on the C-contiguous array c."""
-    _check2d("a", a)
-    _check2d("b", b, a.dtype)
-    _check2d("c", c, a.dtype)
+    check_array("a", a, ndim=2)
+    check_array("b", b, a.dtype, ndim=2)
+    check_array("c", c, a.dtype, ndim=2)
     if not c.flags.writeable:
         raise ValueError("c must be writeable")
     cdef Py_ssize_t m, n, k, kb

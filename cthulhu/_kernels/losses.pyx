@@ -5,48 +5,19 @@ from cython.parallel cimport prange
 from libc.math cimport NAN, log
 
 from cthulhu._kernels.activations cimport cth_exp, cth_expf
+from cthulhu._kernels.common cimport row_max
 
 import numpy as np
 
+from cthulhu._kernels._checks import check_array
+
 cnp.import_array()
-
-cdef enum:
-    ROWMAX_LANES = 64
-
 
 cdef inline floating _exp(floating v) noexcept nogil:
     if floating is float:
         return cth_expf(v)
     else:
         return cth_exp(v)
-
-
-cdef inline floating _row_max(Py_ssize_t n, const floating* x) noexcept nogil:
-    """max of x[0:n], n >= 1 (NaN may be skipped: exp(NaN - max) makes the row NaN anyway).
-    ROWMAX_LANES running maxima updated by an element-wise select loop (vectorizable)."""
-    cdef floating m[ROWMAX_LANES]
-    cdef floating v, b, best
-    cdef const floating* c
-    cdef Py_ssize_t j, k
-    best = x[0]
-    j = 0
-    if n >= ROWMAX_LANES:
-        for k in range(ROWMAX_LANES):
-            m[k] = x[0]
-        while j + ROWMAX_LANES <= n:
-            c = x + j
-            for k in range(ROWMAX_LANES):
-                v = c[k]
-                b = m[k]
-                m[k] = v if v > b else b
-            j += ROWMAX_LANES
-        for k in range(ROWMAX_LANES):
-            best = m[k] if m[k] > best else best
-    while j < n:
-        v = x[j]
-        best = v if v > best else best
-        j += 1
-    return best
 
 
 cdef inline Py_ssize_t _class_index(floating t, Py_ssize_t cols) noexcept nogil:
@@ -66,7 +37,7 @@ cdef void _xent_fwd_row(Py_ssize_t cols, const floating* z, const floating* t, b
     if cols <= 0:
         loss[0] = <floating>NAN if sparse else 0
         return
-    mx = _row_max(cols, z)
+    mx = row_max(cols, z)
     if sparse:
         c = _class_index(t[0], cols)
         if c >= 0:
@@ -147,23 +118,8 @@ cdef void softmax_xent_bwd(Py_ssize_t rows, Py_ssize_t cols, const floating* pro
 
 
 # ---------------------------------------------------------------- numpy wrappers (tests)
-def _check(name, arr, dtype=None, ndim=None, writeable=False):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype != np.float32 and arr.dtype != np.float64:
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-    if dtype is not None and arr.dtype != dtype:
-        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if not arr.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    if writeable and not arr.flags.writeable:
-        raise ValueError(f"{name} must be writeable")
-
-
 def _check_target(target, dtype, rows, cols, sparse):
-    _check("target", target, dtype)
+    check_array("target", target, dtype)
     if sparse:
         if target.shape != (rows,):
             raise ValueError(f"sparse target has shape {target.shape}, expected ({rows},)")
@@ -177,12 +133,12 @@ cdef inline void* _data(arr):
 
 def softmax_xent_fwd_np(logits, target, prob, loss, sparse=False, n_threads=1):
     """prob[...] = softmax(logits); loss[i] = cross-entropy of row i. Returns loss."""
-    _check("logits", logits, ndim=2)
+    check_array("logits", logits, ndim=2)
     rows, cols = logits.shape
     cdef bint sp = bool(sparse)
     _check_target(target, logits.dtype, rows, cols, sp)
-    _check("prob", prob, logits.dtype, writeable=True)
-    _check("loss", loss, logits.dtype, writeable=True)
+    check_array("prob", prob, logits.dtype, writeable=True)
+    check_array("loss", loss, logits.dtype, writeable=True)
     if prob.shape != logits.shape:
         raise ValueError(f"prob has shape {prob.shape}, expected {logits.shape}")
     if loss.shape != (rows,):
@@ -206,12 +162,12 @@ def softmax_xent_fwd_np(logits, target, prob, loss, sparse=False, n_threads=1):
 
 def softmax_xent_bwd_np(prob, target, dloss, dlogits, sparse=False, n_threads=1):
     """dlogits[...] = d(sum_i dloss[i] * loss[i]) / dlogits. Returns dlogits."""
-    _check("prob", prob, ndim=2)
+    check_array("prob", prob, ndim=2)
     rows, cols = prob.shape
     cdef bint sp = bool(sparse)
     _check_target(target, prob.dtype, rows, cols, sp)
-    _check("dloss", dloss, prob.dtype)
-    _check("dlogits", dlogits, prob.dtype, writeable=True)
+    check_array("dloss", dloss, prob.dtype)
+    check_array("dlogits", dlogits, prob.dtype, writeable=True)
     if dloss.shape != (rows,):
         raise ValueError(f"dloss has shape {dloss.shape}, expected ({rows},)")
     if dlogits.shape != prob.shape:

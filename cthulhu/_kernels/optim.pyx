@@ -3,28 +3,19 @@
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport pow, sqrt, sqrtf
+from cthulhu._kernels.common cimport SPLIT_ALIGN, split_point
 
 import numpy as np
 
+from cthulhu._kernels._checks import check_array
+
 cnp.import_array()
-
-cdef enum:
-    _ALIGN = 16
-
 
 cdef inline floating _sqrt(floating v) noexcept nogil:
     if floating is float:
         return sqrtf(v)
     else:
         return sqrt(v)
-
-
-cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) noexcept nogil:
-    cdef Py_ssize_t b
-    if p >= parts:
-        return total
-    b = total * p // parts
-    return b - b % _ALIGN
 
 
 cdef void _sgd_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
@@ -53,9 +44,9 @@ cdef void sgd_update(Py_ssize_t size, floating* w, const floating* g, floating* 
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= _ALIGN * n_threads:
+    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
-            _sgd_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), w, g,
+            _sgd_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1), w, g,
                       velocity, flr, fmom, nesterov)
     else:
         _sgd_span(0, size, w, g, velocity, flr, fmom, nesterov)
@@ -102,30 +93,15 @@ cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating*
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= _ALIGN * n_threads:
+    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
-            _adam_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), w, g, m,
-                       v, vhat, flr, b1, b2, eps)
+            _adam_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
+                       w, g, m, v, vhat, flr, b1, b2, eps)
     else:
         _adam_span(0, size, w, g, m, v, vhat, flr, b1, b2, eps)
 
 
 # ---------------------------------------------------------------- numpy wrappers (tests)
-def _check(name, arr, dtype, size, writeable):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype != np.float32 and arr.dtype != np.float64:
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-    if dtype is not None and arr.dtype != dtype:
-        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
-    if not arr.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    if size is not None and arr.size != size:
-        raise ValueError(f"{name} has {arr.size} elements, expected {size}")
-    if writeable and not arr.flags.writeable:
-        raise ValueError(f"{name} must be writeable")
-
-
 cdef inline void* _data(arr):
     if arr is None:
         return NULL
@@ -134,10 +110,10 @@ cdef inline void* _data(arr):
 
 def sgd_update_np(w, g, velocity=None, lr=0.01, momentum=0.0, nesterov=False, n_threads=1):
     """In-place SGD step on w (and velocity, when given)."""
-    _check("w", w, None, None, True)
-    _check("g", g, w.dtype, w.size, False)
+    check_array("w", w, writeable=True)
+    check_array("g", g, w.dtype, size=w.size)
     if velocity is not None:
-        _check("velocity", velocity, w.dtype, w.size, True)
+        check_array("velocity", velocity, w.dtype, size=w.size, writeable=True)
     cdef Py_ssize_t n = w.size
     cdef double dlr = lr, dmom = momentum
     cdef bint nest = bool(nesterov)
@@ -157,12 +133,12 @@ def sgd_update_np(w, g, velocity=None, lr=0.01, momentum=0.0, nesterov=False, n_
 def adam_update_np(w, g, m, v, vhat=None, lr=0.001, beta1=0.9, beta2=0.999,
                    epsilon=1e-7, step=1, n_threads=1):
     """In-place Adam step (AMSGrad when vhat is given); step = iterations + 1."""
-    _check("w", w, None, None, True)
-    _check("g", g, w.dtype, w.size, False)
-    _check("m", m, w.dtype, w.size, True)
-    _check("v", v, w.dtype, w.size, True)
+    check_array("w", w, writeable=True)
+    check_array("g", g, w.dtype, size=w.size)
+    check_array("m", m, w.dtype, size=w.size, writeable=True)
+    check_array("v", v, w.dtype, size=w.size, writeable=True)
     if vhat is not None:
-        _check("vhat", vhat, w.dtype, w.size, True)
+        check_array("vhat", vhat, w.dtype, size=w.size, writeable=True)
     if int(step) < 1:
         raise ValueError(f"step must be >= 1, got {step}")
     cdef Py_ssize_t n = w.size

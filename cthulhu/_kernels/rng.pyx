@@ -4,8 +4,11 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport cos, log, sin, sqrt
 from libc.string cimport memcpy
+from cthulhu._kernels.common cimport SPLIT_ALIGN, split_point
 
 import numpy as np
+
+from cthulhu._kernels._checks import check_array
 
 cnp.import_array()
 
@@ -16,7 +19,6 @@ cdef double TWO_POW_M53 = 1.0 / 9007199254740992.0  # 2^-53
 cdef double TWO_PI = 6.283185307179586
 
 cdef enum:
-    _ALIGN = 16
     DROP_BLOCK = 256
 
 
@@ -33,14 +35,6 @@ cdef uint64_t stream_key(uint64_t seed, uint64_t step) noexcept nogil:
 cdef double uniform(uint64_t key, uint64_t counter) noexcept nogil:
     # The counter-th output of a splitmix64 sequence whose state starts at `key`.
     return <double>(mix64(key + (counter + 1) * GOLDEN) >> 11) * TWO_POW_M53
-
-
-cdef inline Py_ssize_t _split(Py_ssize_t total, Py_ssize_t parts, Py_ssize_t p) noexcept nogil:
-    cdef Py_ssize_t b
-    if p >= parts:
-        return total
-    b = total * p // parts
-    return b - b % _ALIGN
 
 
 cdef void _dropout_span(Py_ssize_t lo, Py_ssize_t hi, double rate, uint64_t key,
@@ -76,10 +70,10 @@ cdef void dropout(Py_ssize_t size, double rate, uint64_t seed, uint64_t step,
             memcpy(y, x, size * sizeof(floating))
         return
     scale = <floating>(1.0 / (1.0 - rate))
-    if n_threads > 1 and size >= _ALIGN * n_threads:
+    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
-            _dropout_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), rate,
-                          key, scale, x, y)
+            _dropout_span(split_point(size, n_threads, p),
+                          split_point(size, n_threads, p + 1), rate, key, scale, x, y)
     else:
         _dropout_span(0, size, rate, key, scale, x, y)
 
@@ -97,9 +91,9 @@ cdef void fill_uniform(Py_ssize_t size, uint64_t seed, uint64_t step, double low
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= _ALIGN * n_threads:
+    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
-            _uniform_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), key,
+            _uniform_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1), key,
                           low, high - low, y)
     else:
         _uniform_span(0, size, key, low, high - low, y)
@@ -128,28 +122,15 @@ cdef void fill_normal(Py_ssize_t size, uint64_t seed, uint64_t step, double mean
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= _ALIGN * n_threads:
+    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
-            _normal_span(_split(size, n_threads, p), _split(size, n_threads, p + 1), size,
+            _normal_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1), size,
                          key, mean, stddev, y)
     else:
         _normal_span(0, size, size, key, mean, stddev, y)
 
 
 # ---------------------------------------------------------------- numpy wrappers (tests)
-def _check(name, arr, dtype=None, writeable=False):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype != np.float32 and arr.dtype != np.float64:
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-    if dtype is not None and arr.dtype != dtype:
-        raise ValueError(f"{name} has dtype {arr.dtype}, expected {dtype}")
-    if not arr.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    if writeable and not arr.flags.writeable:
-        raise ValueError(f"{name} must be writeable")
-
-
 def _u64(name, v):
     v = int(v)
     if v < 0 or v >= 1 << 64:
@@ -182,8 +163,8 @@ def uniform_np(seed, step, Py_ssize_t size):
 
 def dropout_np(x, y, rate, seed, step, n_threads=1):
     """y[...] = dropout(x) (y may be x); x and y same-shape contiguous float arrays."""
-    _check("x", x)
-    _check("y", y, x.dtype, writeable=True)
+    check_array("x", x)
+    check_array("y", y, x.dtype, writeable=True)
     if y.shape != x.shape:
         raise ValueError(f"y has shape {y.shape}, expected {x.shape}")
     cdef double r = float(rate)
@@ -205,7 +186,7 @@ def dropout_np(x, y, rate, seed, step, n_threads=1):
 
 
 def fill_uniform_np(y, seed, step, low=0.0, high=1.0, n_threads=1):
-    _check("y", y, writeable=True)
+    check_array("y", y, writeable=True)
     cdef uint64_t s = _u64("seed", seed)
     cdef uint64_t st = _u64("step", step)
     cdef double lo = low, hi = high
@@ -222,7 +203,7 @@ def fill_uniform_np(y, seed, step, low=0.0, high=1.0, n_threads=1):
 
 
 def fill_normal_np(y, seed, step, mean=0.0, stddev=1.0, n_threads=1):
-    _check("y", y, writeable=True)
+    check_array("y", y, writeable=True)
     cdef uint64_t s = _u64("seed", seed)
     cdef uint64_t st = _u64("step", step)
     cdef double mu = mean, sd = stddev

@@ -1,0 +1,44 @@
+# Small inline helpers shared by several kernel modules (included by cimport, no module).
+from cython cimport floating
+
+cdef enum:
+    SPLIT_ALIGN = 16    # parts of a parallel split start on multiples of this many elements
+    ROWMAX_LANES = 64   # running maxima of a softmax row
+
+
+cdef inline Py_ssize_t split_point(Py_ssize_t total, Py_ssize_t parts,
+                                   Py_ssize_t p) noexcept nogil:
+    """Start of part p when [0, total) is cut in `parts` pieces aligned to 16 elements."""
+    cdef Py_ssize_t b
+    if p >= parts:
+        return total
+    b = total * p // parts
+    return b - b % SPLIT_ALIGN
+
+
+cdef inline floating row_max(Py_ssize_t n, const floating* x) noexcept nogil:
+    """max of x[0:n], n >= 1 (NaN may be skipped: exp(NaN - max) makes the row NaN anyway).
+    ROWMAX_LANES running maxima updated by an element-wise select loop (vectorizable)."""
+    cdef floating m[ROWMAX_LANES]
+    cdef floating v, b, best
+    cdef const floating* c
+    cdef Py_ssize_t j, k
+    best = x[0]
+    j = 0
+    if n >= ROWMAX_LANES:
+        for k in range(ROWMAX_LANES):
+            m[k] = x[0]
+        while j + ROWMAX_LANES <= n:
+            c = x + j
+            for k in range(ROWMAX_LANES):
+                v = c[k]
+                b = m[k]
+                m[k] = v if v > b else b
+            j += ROWMAX_LANES
+        for k in range(ROWMAX_LANES):
+            best = m[k] if m[k] > best else best
+    while j < n:
+        v = x[j]
+        best = v if v > best else best
+        j += 1
+    return best
