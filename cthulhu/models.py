@@ -8,7 +8,7 @@ import numpy as np
 
 from cthulhu import backend as K
 from cthulhu.engine.training import TrainableModel
-from cthulhu.layers.base import InputLayer, Layer, _snake
+from cthulhu.layers.base import InputLayer, Layer
 
 
 class Pile(TrainableModel):
@@ -183,4 +183,4 @@ class Pile(TrainableModel):
 
 
 Sequential = Pile
-_ = _snake  # re-exported for layers that name themselves
+__all__ = ["Pile", "Sequential"]

@@ -229,3 +229,16 @@ def test_digits_main_job_reaches_95_percent():
     model.conjure("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.summon(x_train, y_train, epochs=30, verbose=0)
     assert model.evaluate(x_test, y_test, verbose=0)[1] >= 0.95
+
+
+def test_input_layer_starts_a_pile_and_module_aliases_import():
+    from cthulhu import deities, pantheon
+    from cthulhu.engine.input_layer import Input
+    model = pantheon.Pile()
+    model.add(Input(shape=(6,)))
+    model.add(deities.Daoloth(2, activation="softmax"))
+    assert model.input_shape == (None, 6) and model.output_shape == (None, 2)
+    model.conjure("sgd", "categorical_crossentropy")
+    x, _, labels = _data()
+    y = cthulhu.utils.to_categorical(labels > 0, 2)
+    assert model.train_on_batch(x, y) > 0
