@@ -22,7 +22,7 @@ def _n_steps(n: int, batch_size: int) -> int:
 
 def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
               callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
-    plan = model._plan("train", batch_size)
+    plan = model._plan("train", min(batch_size, len(x)))
     names = model._output_names("train")
     outs = [plan.outputs[name] for name in names]
     feeder = BatchFeeder([x, y])

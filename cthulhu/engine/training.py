@@ -200,7 +200,7 @@ class TrainableModel:
                   "samples": len(x), "verbose": verbose, "metrics": names}
         cbs = CallbackList([self.history] + list(callbacks or []), self, params)
         self.stop_training = False
-        self._plan("train", batch_size)  # compile before the clock of the first epoch
+        self._plan("train", min(batch_size, len(x)))  # compile before the first epoch
         cbs.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             if verbose:

@@ -242,3 +242,14 @@ def test_input_layer_starts_a_pile_and_module_aliases_import():
     x, _, labels = _data()
     y = cthulhu.utils.to_categorical(labels > 0, 2)
     assert model.train_on_batch(x, y) > 0
+
+
+def test_predict_without_conjure_and_batch_larger_than_data():
+    x, y, _ = _data(n=10)
+    model = _model()
+    assert model.predict(x, batch_size=4).shape == (10, 3)
+    model.conjure("sgd", "categorical_crossentropy")
+    model.summon(x, y, batch_size=10**6, epochs=1, verbose=0)
+    assert model._plans["train"].capacity == 10  # sized to the data, not to batch_size
+    history = model.summon(x, y, epochs=0, verbose=0)
+    assert history.history == {}
