@@ -342,6 +342,27 @@ def max(x, axis=None, keepdims=False): return _reduce("reduce_max", x, axis, kee
 def min(x, axis=None, keepdims=False): return _reduce("reduce_min", x, axis, keepdims)  # noqa: A001
 
 
+def switch(condition, then_expression, else_expression) -> Tensor:
+    """Element-wise choice: ``then`` where ``condition`` is non-zero, else ``else``."""
+    cond = _value(condition)
+    then = _value(then_expression, cond)
+    return _emit("where", cond, then, _value(else_expression, then))
+
+
+def one_hot(indices, num_classes: int) -> Tensor:
+    """(batch, ...) class indices -> (batch, ..., num_classes) of 0.0 / 1.0."""
+    value = _value(indices)
+    column = _emit("reshape", value, shape=value.shape + (1,))
+    classes = current_trace().builder.emit("iota", length=int(num_classes), dtype=value.dtype)
+    return _emit("equal", column.value, classes)
+
+
+def l2_normalize(x, axis=-1) -> Tensor:
+    """x / sqrt(max(sum(x**2, axis), 1e-12)), as Keras."""
+    norm2 = sum(square(x), axis=axis, keepdims=True)
+    return x / sqrt(maximum(norm2, 1e-12))
+
+
 def argmax(x, axis=-1) -> Tensor:
     return _reduce("argmax", x, axis, False)
 

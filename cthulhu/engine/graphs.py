@@ -16,6 +16,7 @@ from compiler.builder import Builder
 from compiler.ir import Graph, Value
 from compiler.pipeline import optimize_forward, optimize_step
 from cthulhu import backend as K
+from cthulhu import losses
 
 MODES = ("train", "test", "predict")
 
@@ -28,8 +29,7 @@ class CompiledGraph:
 
 
 def target_shape(loss_fn: Callable, output_shape: tuple) -> tuple:
-    from cthulhu import losses
-    if loss_fn is losses.sparse_categorical_crossentropy:
+    if losses.is_sparse(loss_fn):
         return output_shape[:-1] + (1,)
     return output_shape
 
@@ -57,7 +57,8 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
         else:
             shape = target_shape(model.loss_fn, y_pred.shape)
             y_true = K.Tensor(b.input(shape, name="y"), shape, K.floatx())
-            outputs = {"loss": K.mean(model.loss_fn(y_true, y_pred)).value}
+            per_sample = losses.per_sample_function(model.loss_fn)(y_true, y_pred)
+            outputs = {"loss": losses.reduce_batch(model.loss_fn, per_sample).value}
             for name, fn in model.metric_fns:
                 outputs[name] = K.mean(fn(y_true, y_pred)).value
                 metric_names.append(name)

@@ -70,7 +70,7 @@ class TrainableModel:
             raise ValueError(f"metrics must be a list, got {type(metrics).__name__}")
         self._metric_identifiers = list(metrics or [])
         for ident in self._metric_identifiers:
-            if ident not in ("accuracy", "acc"):
+            if not metrics_module.is_shape_resolved(ident):
                 try:
                     metrics_module.get(ident)
                 except ValueError as err:
@@ -85,8 +85,9 @@ class TrainableModel:
     def _resolve_metrics(self) -> None:
         self.metric_fns = []
         for ident in self._metric_identifiers:
-            if ident in ("accuracy", "acc"):
-                fn = metrics_module.resolve_accuracy(self.loss_fn, self.output_shape)
+            if metrics_module.is_shape_resolved(ident):
+                want = target_shape(self.loss_fn, self.output_shape)
+                fn = metrics_module.resolve(ident, want, self.output_shape)
                 name = ident
             else:
                 try:
