@@ -206,9 +206,15 @@ _CLASSES = {cls.__name__: cls for cls in (
     Poisson, CosineSimilarity)}
 
 
-def reduce_batch(loss: Any, per_sample):
-    """The scalar loss of a batch from per-sample values: the mean, or the sum for a Loss
-    whose reduction is 'sum'."""
+def reduce_batch(loss: Any, per_sample, sample_weight=None):
+    """The scalar loss of a batch from per-sample values, each weighted by its sample's
+    weight: their mean over the batch ('sum_over_batch_size', Keras's default), or their sum
+    for a Loss whose reduction is 'sum'."""
+    if sample_weight is not None:
+        rank = len(per_sample.shape)
+        if rank > 1:  # one weight per sample, over every timestep of it
+            sample_weight = K.reshape(sample_weight, (None,) + (1,) * (rank - 1))
+        per_sample = per_sample * sample_weight
     if isinstance(loss, Loss) and loss.reduction == "sum":
         return K.sum(per_sample)
     return K.mean(per_sample)

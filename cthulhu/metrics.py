@@ -44,8 +44,6 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return _in_top_k(y_pred, K.one_hot(_labels(y_true, y_pred), classes), k)
 
 
-acc = accuracy = None  # resolved from the shapes of targets and outputs: see resolve()
-
 _BY_NAME: dict[str, Callable] = {f.__name__: f for f in (
     binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy)}

@@ -72,7 +72,8 @@ def main() -> None:
     ys = np.eye(2, dtype="float32")[np.random.randint(0, 2, 8)]
     reference = build_graph(model, "train", fusion=False)
     state = [v.numpy() for v in reference.variables]
-    outputs, new_state = interpret(reference.graph, [xs, ys], state)
+    weights = np.ones(len(xs), dtype="float32")
+    outputs, new_state = interpret(reference.graph, [xs, ys, weights], state)
     native_loss = model.train_on_batch(xs, ys)
     print(f"loss: native {native_loss:.6f}, reference {float(outputs['loss']):.6f}")
     worst = max(float(np.max(np.abs(v.numpy() - s)))

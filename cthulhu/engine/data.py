@@ -72,3 +72,68 @@ class BatchFeeder:
     def slice(self, start: int, stop: int, buffers: list[np.ndarray]) -> None:
         for src, dst in zip(self.arrays, buffers):
             self._copy(src, start, stop, dst)
+
+
+def class_labels(y: np.ndarray) -> np.ndarray:
+    """The class of each target row: argmax of one-hot rows, else the (integer) value."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    return np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
+
+
+def sample_weights(y: np.ndarray, sample_weight: Any, class_weight: Any,
+                   dtype: str) -> np.ndarray:
+    """One weight per sample: sample_weight times the weight of the sample's class."""
+    weights = np.ones(len(y), dtype=np.float64)
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight)
+        if sw.dtype.kind not in "biuf":
+            raise TypeError(f"sample_weight must be numeric, got dtype {sw.dtype}")
+        if sw.ndim == 2:
+            raise NotImplementedError("2-D (temporal) sample weights need "
+                                      "sample_weight_mode='temporal', not supported yet")
+        if sw.shape != (len(y),):
+            raise ValueError(f"Found a sample_weight array with shape {sw.shape} for targets "
+                             f"with shape {y.shape}: it needs one weight per sample, shape "
+                             f"({len(y)},)")
+        if not np.all(np.isfinite(sw)):
+            raise ValueError("sample_weight contains NaN or infinite values")
+        weights *= sw
+    if class_weight:
+        if not isinstance(class_weight, dict):
+            raise ValueError(f"class_weight must be a dict of class index -> weight, got "
+                             f"{type(class_weight).__name__}")
+        keys = sorted(class_weight)
+        if keys != list(range(len(keys))):
+            raise ValueError(f"Expected `class_weight` to be a dict with keys from 0 to one "
+                             f"less than the number of classes, found {class_weight}")
+        table = np.array([class_weight[k] for k in keys], dtype=np.float64)
+        labels = class_labels(y)
+        bad = (labels < 0) | (labels >= len(table))
+        if bad.any():
+            raise ValueError(f"class_weight has no weight for class {labels[bad][0]} "
+                             f"(it covers classes 0 to {len(table) - 1})")
+        weights *= table[labels]
+    return weights.astype(dtype)
+
+
+def batch_shuffled_index(n: int, batch_size: int) -> np.ndarray:
+    """shuffle='batch': whole batch-sized blocks change order, rows within a block do not."""
+    index = np.arange(n, dtype=np.int64)
+    full = n - n % batch_size
+    blocks = index[:full].reshape(-1, batch_size)
+    np.random.shuffle(blocks)
+    return np.concatenate([blocks.ravel(), index[full:]])
+
+
+def validation_epochs(validation_freq: Any, epochs: int) -> set:
+    """The (0-based) epochs after which validation runs."""
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError(f"validation_freq must be >= 1, got {validation_freq}")
+        return {e for e in range(epochs) if (e + 1) % validation_freq == 0}
+    try:
+        return {int(e) - 1 for e in validation_freq}
+    except TypeError:
+        raise ValueError(f"validation_freq must be an int or a container of epoch numbers, "
+                         f"got {validation_freq!r}") from None

@@ -57,8 +57,9 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
         else:
             shape = target_shape(model.loss_fn, y_pred.shape)
             y_true = K.Tensor(b.input(shape, name="y"), shape, K.floatx())
+            weights = K.Tensor(b.input((None,), name="sample_weight"), (None,), K.floatx())
             per_sample = losses.per_sample_function(model.loss_fn)(y_true, y_pred)
-            outputs = {"loss": losses.reduce_batch(model.loss_fn, per_sample).value}
+            outputs = {"loss": losses.reduce_batch(model.loss_fn, per_sample, weights).value}
             for name, fn in model.metric_fns:
                 outputs[name] = K.mean(fn(y_true, y_pred)).value
                 metric_names.append(name)

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu.callbacks import CallbackList
-from cthulhu.engine.data import BatchFeeder
+from cthulhu.engine.data import BatchFeeder, batch_shuffled_index
 from cthulhu.utils.progbar import Progbar
 
 
@@ -20,16 +20,20 @@ def _n_steps(n: int, batch_size: int) -> int:
     return (n + batch_size - 1) // batch_size
 
 
-def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool,
-              callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
+def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int,
+              shuffle: Any, callbacks: CallbackList,
+              progbar: Optional[Progbar]) -> dict[str, float]:
     plan = model._plan("train", min(batch_size, len(x)))
     names = model._output_names("train")
     outs = [plan.outputs[name] for name in names]
-    feeder = BatchFeeder([x, y])
+    feeder = BatchFeeder([x, y, weights])
     n = len(x)
-    index = np.arange(n, dtype=np.int64)
-    if shuffle:
-        np.random.shuffle(index)
+    if shuffle == "batch":
+        index = batch_shuffled_index(n, batch_size)
+    else:
+        index = np.arange(n, dtype=np.int64)
+        if shuffle:
+            np.random.shuffle(index)
     totals = np.zeros(len(names))
     per_batch = callbacks.active
     seen = 0
@@ -56,12 +60,12 @@ def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle
     return {name: float(totals[j] / max(seen, 1)) for j, name in enumerate(names)}
 
 
-def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int,
-                    verbose: int) -> list[float]:
+def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                    batch_size: int, verbose: int) -> list[float]:
     plan = model._plan("test", min(batch_size, max(len(x), 1)))
     names = model._output_names("test")
     outs = [plan.outputs[name] for name in names]
-    feeder = BatchFeeder([x, y])
+    feeder = BatchFeeder([x, y, weights])
     n = len(x)
     steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from cthulhu import backend as K
 from cthulhu import losses, optimizers
 from cthulhu import metrics as metrics_module
 from cthulhu._threads import ThreadTuner
@@ -39,6 +40,7 @@ class TrainableModel:
         self._compiled: dict[str, CompiledGraph] = {}
         self._plans: dict[str, Any] = {}
         self._tuners: dict[str, ThreadTuner] = {}
+        self._batch_totals: dict[str, tuple] = {}
 
     def _invalidate(self) -> None:
         """The layer graph changed: compiled graphs and plans must be rebuilt."""
@@ -173,27 +175,29 @@ class TrainableModel:
         if kwargs:
             raise TypeError(f"summon() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("training")
-        _not_supported("summon", class_weight=class_weight, sample_weight=sample_weight,
-                       steps_per_epoch=steps_per_epoch, validation_steps=validation_steps)
-        if validation_freq != 1:
-            raise NotImplementedError("summon(validation_freq=...) is not supported yet")
+        _not_supported("summon", steps_per_epoch=steps_per_epoch,
+                       validation_steps=validation_steps)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if shuffle not in (True, False, "batch"):
+            raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
         batch_size = data.check_batch_size(batch_size)
         x, y = self._standardize(x, y)
+        weights = data.sample_weights(y, sample_weight, class_weight, K.floatx())
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val)")
-            val = self._standardize(*validation_data)
+            val = self._validation_arrays(validation_data)
         elif validation_split > 0.0:
+            # The last samples, taken before any shuffling, as Keras does.
             split = int(len(x) * (1.0 - validation_split))
             if split == 0 or split == len(x):
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
                                  f"no validation samples out of {len(x)}")
-            x, y, val = x[:split], y[:split], (x[split:], y[split:])
+            val = (x[split:], y[split:], weights[split:])
+            x, y, weights = x[:split], y[:split], weights[:split]
+        validate_after = data.validation_epochs(validation_freq, epochs)
         self.history = History()
         names = self._output_names("train")
         n_steps = (len(x) + batch_size - 1) // batch_size
@@ -209,9 +213,9 @@ class TrainableModel:
             cbs.call("on_epoch_begin", epoch, {})
             progbar = Progbar(n_steps, verbose=verbose, stateful_metrics=names) \
                 if verbose else None
-            logs = loops.run_epoch(self, x, y, batch_size, shuffle, cbs, progbar)
-            if val is not None:
-                scores = loops.evaluate_arrays(self, val[0], val[1], batch_size, 0)
+            logs = loops.run_epoch(self, x, y, weights, batch_size, shuffle, cbs, progbar)
+            if val is not None and epoch in validate_after:
+                scores = loops.evaluate_arrays(self, *val, batch_size, 0)
                 logs.update({f"val_{k}": v for k, v in zip(names, scores)})
             if progbar is not None:
                 progbar.update(n_steps, list(logs.items()), finalize=True)
@@ -221,21 +225,38 @@ class TrainableModel:
         cbs.call("on_train_end", {})
         return self.history
 
+    def _validation_arrays(self, validation_data) -> tuple:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, val_sample_weight)")
+        x_val, y_val = self._standardize(validation_data[0], validation_data[1])
+        sw = validation_data[2] if len(validation_data) == 3 else None
+        return x_val, y_val, data.sample_weights(y_val, sw, None, K.floatx())
+
     fit = summon
 
     # ---- evaluate / predict -------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
                  steps=None, callbacks=None, **kwargs: Any):
-        """Loss (and metrics) on data: a scalar, or a list when there are metrics."""
+        """Loss (and metrics) on data: a scalar, or a list in the order of metrics_names."""
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("evaluating")
-        _not_supported("evaluate", sample_weight=sample_weight, steps=steps,
-                       callbacks=callbacks)
+        _not_supported("evaluate", steps=steps, callbacks=callbacks)
         batch_size = data.check_batch_size(batch_size)
         x, y = self._standardize(x, y)
-        scores = loops.evaluate_arrays(self, x, y, batch_size, verbose)
+        weights = data.sample_weights(y, sample_weight, None, K.floatx())
+        scores = loops.evaluate_arrays(self, x, y, weights, batch_size, verbose)
         return scores[0] if len(scores) == 1 else scores
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of what evaluate and the *_on_batch methods return, in order."""
+        if self.optimizer is None:
+            return []
+        if self._metric_identifiers and not self.metric_fns and self.built:
+            self._resolve_metrics()
+        return self._output_names("test")
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None,
                 **kwargs: Any) -> np.ndarray:
@@ -248,25 +269,33 @@ class TrainableModel:
         return loops.predict_arrays(self, x, batch_size, verbose)
 
     # ---- single batches -----------------------------------------------------------------
-    def _run_batch(self, mode: str, x, y):
+    def _run_batch(self, mode: str, x, y, sample_weight, class_weight, reset_metrics: bool):
         x, y = self._standardize(x, y)
+        weights = data.sample_weights(y, sample_weight, class_weight, K.floatx())
         plan = self._plan(mode, len(x))
-        data.BatchFeeder([x, y]).slice(0, len(x), plan.inputs)
+        data.BatchFeeder([x, y, weights]).slice(0, len(x), plan.inputs)
         self._run_plan(mode, len(x))
-        scores = [float(plan.outputs[name]) for name in self._output_names(mode)]
-        return scores[0] if len(scores) == 1 else scores
+        scores = np.array([float(plan.outputs[name]) for name in self._output_names(mode)])
+        # reset_metrics=False: the returned values average every batch since the last reset.
+        totals, count = self._batch_totals.get(mode, (0.0, 0))
+        totals, count = totals + scores * len(x), count + len(x)
+        self._batch_totals[mode] = (0.0, 0) if reset_metrics else (totals, count)
+        result = [float(v) for v in totals / count]
+        return result[0] if len(result) == 1 else result
+
+    def reset_metrics(self) -> None:
+        """Forget the batches accumulated by *_on_batch(reset_metrics=False)."""
+        self._batch_totals.clear()
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, reset_metrics=True):
         """One gradient update on one batch; returns the loss (and metrics)."""
         self._require_conjured("training")
-        _not_supported("train_on_batch", sample_weight=sample_weight, class_weight=class_weight)
-        return self._run_batch("train", x, y)
+        return self._run_batch("train", x, y, sample_weight, class_weight, reset_metrics)
 
     def test_on_batch(self, x, y, sample_weight=None, reset_metrics=True):
         """Loss (and metrics) on one batch, without updating weights."""
         self._require_conjured("evaluating")
-        _not_supported("test_on_batch", sample_weight=sample_weight)
-        return self._run_batch("test", x, y)
+        return self._run_batch("test", x, y, sample_weight, None, reset_metrics)
 
     def predict_on_batch(self, x) -> np.ndarray:
         """Predictions for one batch, in one plan call."""

@@ -71,8 +71,8 @@ def test_unsupported_arguments_raise_not_implemented():
     model = _model()
     model.conjure("sgd", "categorical_crossentropy")
     x, y, _ = _data()
-    with pytest.raises(NotImplementedError, match="sample_weight"):
-        model.summon(x, y, sample_weight=np.ones(len(x)), verbose=0)
+    with pytest.raises(NotImplementedError, match="temporal"):
+        model.summon(x, y, sample_weight=np.ones((len(x), 2)), verbose=0)
     with pytest.raises(NotImplementedError, match="loss_weights"):
         _model().conjure("sgd", "mse", loss_weights=[1.0])
     with pytest.raises(NotImplementedError, match="decay"):

@@ -66,9 +66,10 @@ def test_fused_training_step_matches_reference_interpreter(seed, float64):
     model.build((None, x.shape[1]))
     reference = build_graph(model, "train", fusion=False, check=True)
     state = [v.numpy() for v in reference.variables]
-    outputs, new_state = interpret(reference.graph, [x, y], state)
+    weights = rng.uniform(0.0, 2.0, len(x))
+    outputs, new_state = interpret(reference.graph, [x, y, weights], state)
 
-    scores = model.train_on_batch(x, y)
+    scores = model.train_on_batch(x, y, sample_weight=weights)
     np.testing.assert_allclose(scores, [outputs["loss"], outputs["accuracy"]], rtol=1e-9)
     for var, want in zip(reference.variables, new_state):
         np.testing.assert_allclose(var.numpy(), want, rtol=1e-9, atol=1e-12,
