@@ -61,7 +61,8 @@ def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, bat
 
 
 def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray,
-                    batch_size: int, verbose: int) -> list[float]:
+                    batch_size: int, verbose: int,
+                    callbacks: Optional[CallbackList] = None) -> list[float]:
     plan = model._plan("test", min(batch_size, max(len(x), 1)))
     names = model._output_names("test")
     outs = [plan.outputs[name] for name in names]
@@ -70,18 +71,32 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarra
     steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None
     totals = np.zeros(len(names))
+    per_batch = callbacks is not None and callbacks.overrides("on_test_batch_begin",
+                                                              "on_test_batch_end")
+    if callbacks is not None:
+        callbacks.call("on_test_begin", {})
     for step in range(steps):
         start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
+        if per_batch:
+            callbacks.call("on_test_batch_begin", step, {"batch": step, "size": stop - start})
         feeder.slice(start, stop, plan.inputs)
         model._run_plan("test", stop - start)
         for j, out in enumerate(outs):
             totals[j] += float(out) * (stop - start)
         if progbar is not None:
             progbar.update(step + 1, [(k, totals[j] / stop) for j, k in enumerate(names)])
-    return [float(t / n) for t in totals]
+        if per_batch:
+            callbacks.call("on_test_batch_end", step,
+                           {"batch": step, "size": stop - start,
+                            **{k: totals[j] / stop for j, k in enumerate(names)}})
+    scores = [float(t / n) for t in totals]
+    if callbacks is not None:
+        callbacks.call("on_test_end", dict(zip(names, scores)))
+    return scores
 
 
-def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int) -> np.ndarray:
+def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int,
+                   callbacks: Optional[CallbackList] = None) -> np.ndarray:
     plan = model._plan("predict", min(batch_size, max(len(x), 1)))
     out = plan.outputs["predictions"]
     feeder = BatchFeeder([x])
@@ -89,11 +104,22 @@ def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int) -> 
     result = np.empty((n,) + out.shape[1:], dtype=out.dtype)
     steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose) if verbose else None
+    per_batch = callbacks is not None and callbacks.overrides("on_predict_batch_begin",
+                                                              "on_predict_batch_end")
+    if callbacks is not None:
+        callbacks.call("on_predict_begin", {})
     for step in range(steps):
         start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
+        if per_batch:
+            callbacks.call("on_predict_batch_begin", step, {"batch": step, "size": stop - start})
         feeder.slice(start, stop, plan.inputs)
         model._run_plan("predict", stop - start)
         result[start:stop] = out[:stop - start]
         if progbar is not None:
             progbar.update(step + 1)
+        if per_batch:
+            callbacks.call("on_predict_batch_end", step,
+                           {"batch": step, "size": stop - start, "outputs": result[start:stop]})
+    if callbacks is not None:
+        callbacks.call("on_predict_end", {})
     return result

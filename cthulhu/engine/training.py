@@ -215,7 +215,7 @@ class TrainableModel:
                 if verbose else None
             logs = loops.run_epoch(self, x, y, weights, batch_size, shuffle, cbs, progbar)
             if val is not None and epoch in validate_after:
-                scores = loops.evaluate_arrays(self, *val, batch_size, 0)
+                scores = loops.evaluate_arrays(self, *val, batch_size, 0, cbs)
                 logs.update({f"val_{k}": v for k, v in zip(names, scores)})
             if progbar is not None:
                 progbar.update(n_steps, list(logs.items()), finalize=True)
@@ -242,11 +242,12 @@ class TrainableModel:
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("evaluating")
-        _not_supported("evaluate", steps=steps, callbacks=callbacks)
+        _not_supported("evaluate", steps=steps)
         batch_size = data.check_batch_size(batch_size)
         x, y = self._standardize(x, y)
         weights = data.sample_weights(y, sample_weight, None, K.floatx())
-        scores = loops.evaluate_arrays(self, x, y, weights, batch_size, verbose)
+        cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
+        scores = loops.evaluate_arrays(self, x, y, weights, batch_size, verbose, cbs)
         return scores[0] if len(scores) == 1 else scores
 
     @property
@@ -263,10 +264,11 @@ class TrainableModel:
         """Output predictions for the input samples, batch by batch."""
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword argument(s) {sorted(kwargs)}")
-        _not_supported("predict", steps=steps, callbacks=callbacks)
+        _not_supported("predict", steps=steps)
         batch_size = data.check_batch_size(batch_size)
         x, _ = self._standardize(x, need_y=False)
-        return loops.predict_arrays(self, x, batch_size, verbose)
+        cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
+        return loops.predict_arrays(self, x, batch_size, verbose, cbs)
 
     # ---- single batches -----------------------------------------------------------------
     def _run_batch(self, mode: str, x, y, sample_weight, class_weight, reset_metrics: bool):
