@@ -18,6 +18,7 @@ import numpy as np
 
 from compiler.builder import Builder
 from compiler.ir import Graph, Node, Shape, Value
+from compiler.ops.optim import UPDATED_SCALARS, update_layout
 from compiler.ops.registry import get_op
 
 DTYPE_CODE = {"float32": 0, "float64": 1, "int64": 2}
@@ -99,6 +100,29 @@ def _codes() -> Any:
     return importlib.import_module("cthulhu._kernels.codes")
 
 
+def _phase_of(graph: Graph) -> dict[Node, int]:
+    """Execution phase of each node (a stable sort by phase keeps a valid order).
+
+    Optimizer updates write state in place, so they run after every node that does not need
+    them (0); then the updates (1); then what reads updated values, such as weight
+    constraints (2); the iteration counter moves last (3), after everything that reads it.
+    """
+    after_update: set[int] = set()
+    phase: dict[Node, int] = {}
+    for node in graph.nodes:
+        if node.op == "increment":
+            phase[node] = 3
+        elif get_op(node.op).group == "update":
+            phase[node] = 1
+            after_update.update(v.id for v in node.outputs)
+        elif any(v.id in after_update for v in node.inputs):
+            phase[node] = 2
+            after_update.update(v.id for v in node.outputs)
+        else:
+            phase[node] = 0
+    return phase
+
+
 class Lowerer:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -108,13 +132,7 @@ class Lowerer:
 
     # ---- driving ------------------------------------------------------------------------
     def lower_graph(self, graph: Graph) -> None:
-        # Updates write state in place, so they run after everything else; the iteration
-        # counter moves last, after the updates and dropout masks that read it.
-        def rank(node: Node) -> int:
-            if node.op == "increment":
-                return 2
-            return 1 if get_op(node.op).group == "update" else 0
-        for node in sorted(graph.nodes, key=rank):
+        for node in sorted(graph.nodes, key=_phase_of(graph).__getitem__):
             self.lower_node(node)
         for param, new in graph.assigns:
             if self.root(new) is not param:
@@ -273,36 +291,72 @@ class Lowerer:
                                [x, step], [y]))
 
     def optimizer_update(self, node: Node) -> None:
+        """One in-place kernel call per weight (Nadam: plus one schedule call first)."""
         attrs, k = node.attrs, node.attrs["k"]
-        if node.op == "sgd_update":
-            has_v = attrs["momentum"] != 0.0
-            ins, outs = list(node.inputs), list(node.outputs)
-            for i in range(k):
-                w, g = ins[i], ins[k + i]
-                v = ins[2 * k + i] if has_v else None
-                self.alias(outs[i], w)
-                if v is not None:
-                    self.alias(outs[k + i], v)
-                self.calls.append(Call(
-                    "sgd", w.dtype, [dims(w.shape), Buf(w), Buf(g), Buf(v) if v else 0,
-                                     Const(attrs["lr"]), Const(attrs["momentum"]),
-                                     int(attrs["nesterov"])],
-                    [w, g] + ([v] if v else []), [w] + ([v] if v else [])))
-            return
-        step, rest, outs = node.inputs[0], list(node.inputs[1:]), list(node.outputs)
-        n_slots = 3 if attrs["amsgrad"] else 2
+        scalars, roles = update_layout(node.op, attrs)
+        ins, outs = list(node.inputs), list(node.outputs)
+        state = dict(zip(scalars, ins[:len(scalars)]))
+        rest = ins[len(scalars):]
+        step = state["step"]
+        # Updated scalar state lives in place too (outputs after the weights and slots).
+        for role, out in zip([s for s in scalars if s in UPDATED_SCALARS],
+                             outs[(1 + len(roles)) * k:]):
+            self.alias(out, state[role])
+        if node.op == "nadam_update":
+            product = state["u_product"]
+            self.calls.append(Call("nadam_schedule", "float64",
+                                   [Buf(product), Buf(step), Const(attrs["beta_1"])],
+                                   [product, step], [product]))
+        decay = Const(attrs.get("decay", 0.0))
         for i in range(k):
             w, g = rest[i], rest[k + i]
-            slots = [rest[(2 + s) * k + i] for s in range(n_slots)]
+            slots = {role: rest[(2 + s) * k + i] for s, role in enumerate(roles)}
             self.alias(outs[i], w)
-            for s, slot in enumerate(slots):
-                self.alias(outs[(1 + s) * k + i], slot)
-            vhat = Buf(slots[2]) if attrs["amsgrad"] else 0
-            self.calls.append(Call(
-                "adam", w.dtype, [dims(w.shape), Buf(w), Buf(g), Buf(slots[0]), Buf(slots[1]),
-                                  vhat, Buf(step), Const(attrs["lr"]), Const(attrs["beta_1"]),
-                                  Const(attrs["beta_2"]), Const(attrs["epsilon"])],
-                [w, g, step] + slots, [w] + slots))
+            for s, role in enumerate(roles):
+                self.alias(outs[(1 + s) * k + i], slots[role])
+
+            def slot(role: str) -> Union[Buf, int]:
+                return Buf(slots[role]) if role in slots else 0
+
+            def c(name: str) -> Const:
+                return Const(attrs[name])
+
+            head: list[Field] = [dims(w.shape), Buf(w), Buf(g)]
+            fields: list[Field]
+            if node.op == "sgd_update":
+                kernel = "sgd"
+                fields = head + [slot("momentum"), c("lr"), c("momentum"),
+                                 int(attrs["nesterov"]), Buf(step), decay]
+            elif node.op == "adam_update":
+                kernel = "adam"
+                fields = head + [slot("m"), slot("v"), slot("vhat"), Buf(step), c("lr"),
+                                 c("beta_1"), c("beta_2"), c("epsilon"), decay]
+            elif node.op == "rmsprop_update":
+                kernel = "rmsprop"
+                fields = head + [slot("velocity"), slot("momentum"), slot("average_gradient"),
+                                 Buf(step), c("lr"), c("rho"), c("momentum"), c("epsilon"),
+                                 decay]
+            elif node.op == "adagrad_update":
+                kernel = "adagrad"
+                fields = head + [slot("accumulator"), Buf(step), c("lr"), c("epsilon"), decay]
+            elif node.op == "adadelta_update":
+                kernel = "adadelta"
+                fields = head + [slot("accumulated_grad"), slot("accumulated_delta_var"),
+                                 Buf(step), c("lr"), c("rho"), c("epsilon"), decay]
+            elif node.op == "adamax_update":
+                kernel = "adamax"
+                fields = head + [slot("m"), slot("u"), Buf(step), c("lr"), c("beta_1"),
+                                 c("beta_2"), c("epsilon"), decay]
+            elif node.op == "nadam_update":
+                kernel = "nadam"
+                fields = head + [slot("m"), slot("v"), Buf(step), Buf(state["u_product"]),
+                                 c("lr"), c("beta_1"), c("beta_2"), c("epsilon"), decay]
+            else:
+                raise NotImplementedError(f"no kernel for optimizer update {node.op!r}")
+            slot_values = list(slots.values())
+            self.calls.append(Call(kernel, w.dtype, fields,
+                                   [w, g] + slot_values + list(state.values()),
+                                   [w] + slot_values))
 
     def increment(self, node: Node) -> None:
         (count,), (out,) = node.inputs, node.outputs

@@ -172,6 +172,13 @@ class Trace:
         self.variables: list[Variable] = []
         self._params: dict[int, Value] = {}
         self.step_variable = step_variable
+        self.penalties: list[Tensor] = []  # activity regularization terms of this trace
+
+    def variable_of(self, param: Value) -> Optional[Variable]:
+        for var in self.variables:
+            if self._params[id(var)] is param:
+                return var
+        return None
 
     def param(self, var: Variable) -> Value:
         value = self._params.get(id(var))

@@ -84,6 +84,44 @@ class TruncatedNormal(RandomNormal):
         return out.astype(dtype or "float32")
 
 
+class Orthogonal(_Random):
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal matrix, times gain."""
+
+    def __init__(self, gain: float = 1.0, seed=None) -> None:
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal needs a shape of rank >= 2, got {shape}")
+        rows = int(np.prod(shape[:-1]))
+        cols = shape[-1]
+        flat = self._rng().normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(flat)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype or "float32")
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    """gain times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(f"Identity needs a 2-D shape, got {shape}")
+        return (self.gain * np.eye(*shape)).astype(dtype or "float32")
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 def _fans(shape: tuple) -> tuple[float, float]:
     if len(shape) == 2:
         return shape[0], shape[1]
@@ -142,9 +180,10 @@ _BY_NAME: dict[str, Any] = {
     "variance_scaling": VarianceScaling, "glorot_uniform": glorot_uniform,
     "glorot_normal": glorot_normal, "he_uniform": he_uniform, "he_normal": he_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
+    "orthogonal": Orthogonal, "identity": Identity,
 }
 for _cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
-             VarianceScaling):
+             VarianceScaling, Orthogonal, Identity):
     _BY_NAME[_cls.__name__] = _cls
 
 

@@ -131,6 +131,14 @@ class Pile(TrainableModel):
     def get_weights(self) -> list[np.ndarray]:
         return [w.numpy() for w in self.weights]
 
+    def regularization_penalties(self) -> list:
+        """Every layer's weight penalties, as tensors of the current trace."""
+        return [p for layer in self._layers for p in layer.regularization_penalties()]
+
+    def weight_constraints(self) -> dict:
+        """id(weight) -> constraint, for every constrained weight of the model."""
+        return {k: c for layer in self._layers for k, c in layer.constraints.items()}
+
     def set_weights(self, weights: list) -> None:
         params = self.weights
         if len(weights) != len(params):

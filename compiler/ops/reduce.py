@@ -141,13 +141,18 @@ def _broadcast_like_lower(lowerer, node: Node) -> None:
 
 
 # ---- dim_size: the number of elements along some axes, known only when the plan runs -----
-dim_size = define_op("dim_size", "constant", nondiff_reason="it depends only on shapes")
+dim_size = define_op("dim_size", "constant")
 
 
 @dim_size.shape
 def _dim_size_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
     (x,) = inputs
     return [((), x.dtype if x.dtype != "int64" else "float64")]
+
+
+@dim_size.vjp
+def _dim_size_vjp(b: Builder, node: Node, cts: list) -> list:
+    return [None]  # a size does not change with the values of its input
 
 
 @dim_size.reference

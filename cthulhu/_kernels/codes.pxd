@@ -74,6 +74,12 @@ cdef enum ExecOp:
     OP_INCREMENT = 11
     OP_FILL = 12
     OP_CAST = 13
+    OP_RMSPROP = 14
+    OP_ADAGRAD = 15
+    OP_ADADELTA = 16
+    OP_ADAMAX = 17
+    OP_NADAM = 18
+    OP_NADAM_SCHEDULE = 19
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

@@ -19,7 +19,9 @@ from cthulhu._kernels.blas cimport gemm_threaded
 from cthulhu._kernels.codes cimport *
 from cthulhu._kernels.elementwise cimport ew_chain
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
-from cthulhu._kernels.optim cimport adam_update, sgd_update
+from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_update,
+                                     adamax_update, nadam_schedule, nadam_update,
+                                     rmsprop_update, sgd_update)
 from cthulhu._kernels.reduce cimport reduce
 from cthulhu._kernels.rng cimport dropout
 from cthulhu._kernels.threads cimport threads_for
@@ -33,7 +35,9 @@ OPCODES = {
     "gemm": OP_GEMM, "activation": OP_ACT, "activation_grad": OP_ACT_GRAD, "ew": OP_EW,
     "reduce": OP_REDUCE, "softmax_xent": OP_SXENT, "softmax_xent_grad": OP_SXENT_GRAD,
     "dropout": OP_DROPOUT, "sgd": OP_SGD, "adam": OP_ADAM, "increment": OP_INCREMENT,
-    "fill": OP_FILL, "cast": OP_CAST,
+    "fill": OP_FILL, "cast": OP_CAST, "rmsprop": OP_RMSPROP, "adagrad": OP_ADAGRAD,
+    "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
+    "nadam_schedule": OP_NADAM_SCHEDULE,
 }
 
 
@@ -43,6 +47,11 @@ cdef inline Py_ssize_t dim(int64_t v, Py_ssize_t n) noexcept nogil:
 
 cdef inline void* addr(int64_t v) noexcept nogil:
     return <void*><size_t>v
+
+
+cdef inline int64_t step_of(int64_t v) noexcept nogil:
+    """iterations + 1 from the address of the int64 iteration count."""
+    return (<int64_t*>addr(v))[0] + 1
 
 
 cdef void exec_gemm(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
@@ -146,18 +155,59 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         dropout(size, consts[f[5]], <uint64_t>f[4], <uint64_t>(<int64_t*>addr(f[3]))[0],
                 <const floating*>addr(f[1]), <floating*>addr(f[2]), threads_for(size))
     elif op == OP_SGD:
-        # size, W, G, V (0: no momentum), lr, momentum (const indices), nesterov
+        # size, W, G, V (0: no momentum), lr, momentum (const indices), nesterov,
+        # step address (int64 iterations), decay (const index)
         size = dim(f[0], n)
         sgd_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
                    <floating*>addr(f[3]), consts[f[4]], consts[f[5]], <bint>f[6],
-                   threads_for(size))
+                   consts[f[8]], step_of(f[7]), threads_for(size))
     elif op == OP_ADAM:
-        # size, W, G, M, V, VHAT (0: no amsgrad), step address, lr, beta_1, beta_2, epsilon
+        # size, W, G, M, V, VHAT (0: no amsgrad), step address, lr, beta_1, beta_2, epsilon,
+        # decay
         size = dim(f[0], n)
         adam_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
                     <floating*>addr(f[3]), <floating*>addr(f[4]), <floating*>addr(f[5]),
-                    consts[f[7]], consts[f[8]], consts[f[9]], consts[f[10]],
-                    (<int64_t*>addr(f[6]))[0] + 1, threads_for(size))
+                    consts[f[7]], consts[f[8]], consts[f[9]], consts[f[10]], consts[f[11]],
+                    step_of(f[6]), threads_for(size))
+    elif op == OP_RMSPROP:
+        # size, W, G, V, MOM (0: none), AVG (0: not centered), step address, lr, rho,
+        # momentum, epsilon, decay
+        size = dim(f[0], n)
+        rmsprop_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                       <floating*>addr(f[3]), <floating*>addr(f[4]), <floating*>addr(f[5]),
+                       consts[f[7]], consts[f[8]], consts[f[9]], consts[f[10]], consts[f[11]],
+                       step_of(f[6]), threads_for(size))
+    elif op == OP_ADAGRAD:
+        # size, W, G, ACC, step address, lr, epsilon, decay
+        size = dim(f[0], n)
+        adagrad_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                       <floating*>addr(f[3]), consts[f[5]], consts[f[6]], consts[f[7]],
+                       step_of(f[4]), threads_for(size))
+    elif op == OP_ADADELTA:
+        # size, W, G, ACC_G, ACC_D, step address, lr, rho, epsilon, decay
+        size = dim(f[0], n)
+        adadelta_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                        <floating*>addr(f[3]), <floating*>addr(f[4]), consts[f[6]],
+                        consts[f[7]], consts[f[8]], consts[f[9]], step_of(f[5]),
+                        threads_for(size))
+    elif op == OP_ADAMAX:
+        # size, W, G, M, U, step address, lr, beta_1, beta_2, epsilon, decay
+        size = dim(f[0], n)
+        adamax_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                      <floating*>addr(f[3]), <floating*>addr(f[4]), consts[f[6]],
+                      consts[f[7]], consts[f[8]], consts[f[9]], consts[f[10]], step_of(f[5]),
+                      threads_for(size))
+    elif op == OP_NADAM:
+        # size, W, G, M, V, step address, u_product address (float64, this step's factor
+        # included), lr, beta_1, beta_2, epsilon, decay
+        size = dim(f[0], n)
+        nadam_update(size, <floating*>addr(f[1]), <const floating*>addr(f[2]),
+                     <floating*>addr(f[3]), <floating*>addr(f[4]), consts[f[7]],
+                     consts[f[8]], consts[f[9]], consts[f[10]], consts[f[11]], step_of(f[5]),
+                     (<double*>addr(f[6]))[0], threads_for(size))
+    elif op == OP_NADAM_SCHEDULE:
+        # u_product address (float64), step address, beta_1
+        nadam_schedule(<double*>addr(f[0]), consts[f[2]], step_of(f[1]))
     elif op == OP_FILL:
         exec_fill(tag, f, consts, n)
 

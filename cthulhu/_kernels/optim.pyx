@@ -1,8 +1,10 @@
-"""Fused optimizer updates (SGD with momentum / Nesterov, Adam / AMSGrad)."""
+"""Fused optimizer updates: SGD (momentum / Nesterov), Adam (AMSGrad), RMSprop (momentum,
+centered), Adagrad, Adadelta, Adamax and Nadam, with Keras 2 learning-rate decay.
+Formulas: see optim.pxd."""
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport pow, sqrt, sqrtf
+from libc.math cimport fabs, fabsf, pow, sqrt, sqrtf
 from cthulhu._kernels.common cimport SPLIT_ALIGN, split_point
 
 import numpy as np
@@ -18,6 +20,32 @@ cdef inline floating _sqrt(floating v) noexcept nogil:
         return sqrt(v)
 
 
+cdef inline floating _abs(floating v) noexcept nogil:
+    if floating is float:
+        return fabsf(v)
+    else:
+        return fabs(v)
+
+
+cdef inline floating _max_nan(floating a, floating b) noexcept nogil:
+    """max(a, b) propagating NaN from either side (as K.maximum / tf.maximum)."""
+    if a != a:
+        return a
+    return b if (b > a) | (b != b) else a
+
+
+cdef inline double _decayed(double lr, double decay, int64_t step) noexcept nogil:
+    """lr / (1 + decay * iterations), iterations = step - 1 counted before this update."""
+    if decay == 0.0:
+        return lr
+    return lr / (1.0 + decay * <double>(step - 1))
+
+
+cdef inline bint _parallel(Py_ssize_t size, int n_threads) noexcept nogil:
+    return n_threads > 1 and size >= SPLIT_ALIGN * n_threads
+
+
+# ---------------------------------------------------------------- SGD
 cdef void _sgd_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
                     floating* vel, floating lr, floating mom, bint nesterov) noexcept nogil:
     cdef Py_ssize_t i
@@ -38,13 +66,14 @@ cdef void _sgd_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g
 
 
 cdef void sgd_update(Py_ssize_t size, floating* w, const floating* g, floating* velocity,
-                     double lr, double momentum, bint nesterov, int n_threads) noexcept nogil:
-    cdef floating flr = <floating>lr
+                     double lr, double momentum, bint nesterov, double decay, int64_t step,
+                     int n_threads) noexcept nogil:
+    cdef floating flr = <floating>_decayed(lr, decay, step)
     cdef floating fmom = <floating>momentum
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
+    if _parallel(size, n_threads):
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
             _sgd_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1), w, g,
                       velocity, flr, fmom, nesterov)
@@ -52,6 +81,7 @@ cdef void sgd_update(Py_ssize_t size, floating* w, const floating* g, floating* 
         _sgd_span(0, size, w, g, velocity, flr, fmom, nesterov)
 
 
+# ---------------------------------------------------------------- Adam / AMSGrad
 cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
                      floating* m, floating* v, floating* vhat, floating lr_t, floating b1,
                      floating b2, floating eps) noexcept nogil:
@@ -83,9 +113,10 @@ cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* 
 
 cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
                       floating* v, floating* vhat, double lr, double beta1, double beta2,
-                      double epsilon, int64_t step, int n_threads) noexcept nogil:
+                      double epsilon, double decay, int64_t step, int n_threads) noexcept nogil:
     cdef double t = <double>step
-    cdef double lr_t = lr * sqrt(1.0 - pow(beta2, t)) / (1.0 - pow(beta1, t))
+    cdef double lr_t = _decayed(lr, decay, step) * sqrt(1.0 - pow(beta2, t)) / \
+        (1.0 - pow(beta1, t))
     cdef floating flr = <floating>lr_t
     cdef floating b1 = <floating>beta1
     cdef floating b2 = <floating>beta2
@@ -93,12 +124,203 @@ cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating*
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
+    if _parallel(size, n_threads):
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
             _adam_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
                        w, g, m, v, vhat, flr, b1, b2, eps)
     else:
         _adam_span(0, size, w, g, m, v, vhat, flr, b1, b2, eps)
+
+
+# ---------------------------------------------------------------- RMSprop
+cdef void _rmsprop_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                        floating* v, floating* mom, floating* avg, floating lr, floating rho,
+                        floating momentum, floating eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, vi, ai, d, inc
+    cdef floating omr = 1 - rho
+    for i in range(lo, hi):
+        gi = g[i]
+        vi = rho * v[i] + omr * (gi * gi)
+        v[i] = vi
+        if avg != NULL:
+            ai = rho * avg[i] + omr * gi
+            avg[i] = ai
+            d = vi - ai * ai + eps
+        else:
+            d = vi + eps
+        inc = lr * gi / _sqrt(d)
+        if mom != NULL:
+            inc = momentum * mom[i] + inc
+            mom[i] = inc
+        w[i] = w[i] - inc
+
+
+cdef void rmsprop_update(Py_ssize_t size, floating* w, const floating* g, floating* v,
+                         floating* mom, floating* avg, double lr, double rho, double momentum,
+                         double epsilon, double decay, int64_t step,
+                         int n_threads) noexcept nogil:
+    cdef floating flr = <floating>_decayed(lr, decay, step)
+    cdef floating frho = <floating>rho
+    cdef floating fmom = <floating>momentum
+    cdef floating eps = <floating>epsilon
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if _parallel(size, n_threads):
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _rmsprop_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
+                          w, g, v, mom, avg, flr, frho, fmom, eps)
+    else:
+        _rmsprop_span(0, size, w, g, v, mom, avg, flr, frho, fmom, eps)
+
+
+# ---------------------------------------------------------------- Adagrad
+cdef void _adagrad_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                        floating* acc, floating lr, floating eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, ai
+    for i in range(lo, hi):
+        gi = g[i]
+        ai = acc[i] + gi * gi
+        acc[i] = ai
+        w[i] = w[i] - lr * gi / _sqrt(ai + eps)
+
+
+cdef void adagrad_update(Py_ssize_t size, floating* w, const floating* g, floating* acc,
+                         double lr, double epsilon, double decay, int64_t step,
+                         int n_threads) noexcept nogil:
+    cdef floating flr = <floating>_decayed(lr, decay, step)
+    cdef floating eps = <floating>epsilon
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if _parallel(size, n_threads):
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _adagrad_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
+                          w, g, acc, flr, eps)
+    else:
+        _adagrad_span(0, size, w, g, acc, flr, eps)
+
+
+# ---------------------------------------------------------------- Adadelta
+cdef void _adadelta_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                         floating* acc_g, floating* acc_d, floating lr, floating rho,
+                         floating eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, ag, ad, delta
+    cdef floating omr = 1 - rho
+    for i in range(lo, hi):
+        gi = g[i]
+        ag = rho * acc_g[i] + omr * gi * gi
+        acc_g[i] = ag
+        ad = acc_d[i]
+        delta = -_sqrt(ad + eps) * gi / _sqrt(ag + eps)
+        acc_d[i] = rho * ad + omr * delta * delta
+        w[i] = w[i] + lr * delta
+
+
+cdef void adadelta_update(Py_ssize_t size, floating* w, const floating* g, floating* acc_g,
+                          floating* acc_d, double lr, double rho, double epsilon, double decay,
+                          int64_t step, int n_threads) noexcept nogil:
+    cdef floating flr = <floating>_decayed(lr, decay, step)
+    cdef floating frho = <floating>rho
+    cdef floating eps = <floating>epsilon
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if _parallel(size, n_threads):
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _adadelta_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
+                           w, g, acc_g, acc_d, flr, frho, eps)
+    else:
+        _adadelta_span(0, size, w, g, acc_g, acc_d, flr, frho, eps)
+
+
+# ---------------------------------------------------------------- Adamax
+cdef void _adamax_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                       floating* m, floating* u, floating coef, floating b1, floating b2,
+                       floating eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, ui
+    cdef floating omb1 = 1 - b1
+    for i in range(lo, hi):
+        gi = g[i]
+        mi = m[i] + (gi - m[i]) * omb1
+        m[i] = mi
+        ui = _max_nan(b2 * u[i], _abs(gi))
+        u[i] = ui
+        w[i] = w[i] - coef * mi / (ui + eps)
+
+
+cdef void adamax_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
+                        floating* u, double lr, double beta1, double beta2, double epsilon,
+                        double decay, int64_t step, int n_threads) noexcept nogil:
+    cdef double coef = _decayed(lr, decay, step) / (1.0 - pow(beta1, <double>step))
+    cdef floating fcoef = <floating>coef
+    cdef floating b1 = <floating>beta1
+    cdef floating b2 = <floating>beta2
+    cdef floating eps = <floating>epsilon
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if _parallel(size, n_threads):
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _adamax_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
+                         w, g, m, u, fcoef, b1, b2, eps)
+    else:
+        _adamax_span(0, size, w, g, m, u, fcoef, b1, b2, eps)
+
+
+# ---------------------------------------------------------------- Nadam
+cdef double nadam_mu(double beta1, double t) noexcept nogil:
+    return beta1 * (1.0 - 0.5 * pow(0.96, t))
+
+
+cdef void nadam_schedule(double* u_product, double beta1, int64_t step) noexcept nogil:
+    u_product[0] = u_product[0] * nadam_mu(beta1, <double>step)
+
+
+cdef void _nadam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
+                      floating* m, floating* v, floating lr, floating b1, floating b2,
+                      floating eps, floating c_m, floating c_g, floating c_v) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating gi, mi, vi, m_hat
+    cdef floating omb1 = 1 - b1
+    cdef floating omb2 = 1 - b2
+    for i in range(lo, hi):
+        gi = g[i]
+        mi = m[i] + (gi - m[i]) * omb1
+        vi = v[i] + (gi * gi - v[i]) * omb2
+        m[i] = mi
+        v[i] = vi
+        m_hat = c_m * mi + c_g * gi
+        w[i] = w[i] - lr * m_hat / (_sqrt(vi * c_v) + eps)
+
+
+cdef void nadam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
+                       floating* v, double lr, double beta1, double beta2, double epsilon,
+                       double decay, int64_t step, double u_product,
+                       int n_threads) noexcept nogil:
+    cdef double t = <double>step
+    cdef double mu = nadam_mu(beta1, t)
+    cdef double mu_next = nadam_mu(beta1, t + 1.0)
+    cdef floating c_m = <floating>(mu_next / (1.0 - u_product * mu_next))
+    cdef floating c_g = <floating>((1.0 - mu) / (1.0 - u_product))
+    cdef floating c_v = <floating>(1.0 / (1.0 - pow(beta2, t)))
+    cdef floating flr = <floating>_decayed(lr, decay, step)
+    cdef floating b1 = <floating>beta1
+    cdef floating b2 = <floating>beta2
+    cdef floating eps = <floating>epsilon
+    cdef Py_ssize_t p
+    if size <= 0:
+        return
+    if _parallel(size, n_threads):
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _nadam_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
+                        w, g, m, v, flr, b1, b2, eps, c_m, c_g, c_v)
+    else:
+        _nadam_span(0, size, w, g, m, v, flr, b1, b2, eps, c_m, c_g, c_v)
 
 
 # ---------------------------------------------------------------- numpy wrappers (tests)
@@ -108,14 +330,27 @@ cdef inline void* _data(arr):
     return cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
-def sgd_update_np(w, g, velocity=None, lr=0.01, momentum=0.0, nesterov=False, n_threads=1):
-    """In-place SGD step on w (and velocity, when given)."""
+def _check_state(w, g, **slots):
     check_array("w", w, writeable=True)
     check_array("g", g, w.dtype, size=w.size)
-    if velocity is not None:
-        check_array("velocity", velocity, w.dtype, size=w.size, writeable=True)
+    for name, arr in slots.items():
+        if arr is not None:
+            check_array(name, arr, w.dtype, size=w.size, writeable=True)
+
+
+def _check_step(step):
+    if int(step) < 1:
+        raise ValueError(f"step must be >= 1, got {step}")
+    return int(step)
+
+
+def sgd_update_np(w, g, velocity=None, lr=0.01, momentum=0.0, nesterov=False, decay=0.0,
+                  step=1, n_threads=1):
+    """In-place SGD step on w (and velocity, when given); step = iterations + 1."""
+    _check_state(w, g, velocity=velocity)
+    cdef int64_t st = _check_step(step)
     cdef Py_ssize_t n = w.size
-    cdef double dlr = lr, dmom = momentum
+    cdef double dlr = lr, dmom = momentum, ddec = decay
     cdef bint nest = bool(nesterov)
     cdef int nt = int(n_threads)
     cdef void* pw = _data(w)
@@ -123,27 +358,22 @@ def sgd_update_np(w, g, velocity=None, lr=0.01, momentum=0.0, nesterov=False, n_
     cdef void* pv = _data(velocity)
     if w.dtype == np.float32:
         with nogil:
-            sgd_update(n, <float*>pw, <const float*>pg, <float*>pv, dlr, dmom, nest, nt)
+            sgd_update(n, <float*>pw, <const float*>pg, <float*>pv, dlr, dmom, nest, ddec, st,
+                       nt)
     else:
         with nogil:
-            sgd_update(n, <double*>pw, <const double*>pg, <double*>pv, dlr, dmom, nest, nt)
+            sgd_update(n, <double*>pw, <const double*>pg, <double*>pv, dlr, dmom, nest, ddec,
+                       st, nt)
     return w
 
 
 def adam_update_np(w, g, m, v, vhat=None, lr=0.001, beta1=0.9, beta2=0.999,
-                   epsilon=1e-7, step=1, n_threads=1):
+                   epsilon=1e-7, decay=0.0, step=1, n_threads=1):
     """In-place Adam step (AMSGrad when vhat is given); step = iterations + 1."""
-    check_array("w", w, writeable=True)
-    check_array("g", g, w.dtype, size=w.size)
-    check_array("m", m, w.dtype, size=w.size, writeable=True)
-    check_array("v", v, w.dtype, size=w.size, writeable=True)
-    if vhat is not None:
-        check_array("vhat", vhat, w.dtype, size=w.size, writeable=True)
-    if int(step) < 1:
-        raise ValueError(f"step must be >= 1, got {step}")
+    _check_state(w, g, m=m, v=v, vhat=vhat)
+    cdef int64_t st = _check_step(step)
     cdef Py_ssize_t n = w.size
-    cdef double dlr = lr, db1 = beta1, db2 = beta2, deps = epsilon
-    cdef int64_t st = int(step)
+    cdef double dlr = lr, db1 = beta1, db2 = beta2, deps = epsilon, ddec = decay
     cdef int nt = int(n_threads)
     cdef void* pw = _data(w)
     cdef void* pg = _data(g)
@@ -153,9 +383,132 @@ def adam_update_np(w, g, m, v, vhat=None, lr=0.001, beta1=0.9, beta2=0.999,
     if w.dtype == np.float32:
         with nogil:
             adam_update(n, <float*>pw, <const float*>pg, <float*>pm, <float*>pv, <float*>ph,
-                        dlr, db1, db2, deps, st, nt)
+                        dlr, db1, db2, deps, ddec, st, nt)
     else:
         with nogil:
             adam_update(n, <double*>pw, <const double*>pg, <double*>pm, <double*>pv,
-                        <double*>ph, dlr, db1, db2, deps, st, nt)
+                        <double*>ph, dlr, db1, db2, deps, ddec, st, nt)
+    return w
+
+
+def rmsprop_update_np(w, g, v, mom=None, avg=None, lr=0.001, rho=0.9, momentum=0.0,
+                      epsilon=1e-7, decay=0.0, step=1, n_threads=1):
+    """In-place RMSprop step: momentum when mom is given, centered when avg is given."""
+    _check_state(w, g, v=v, mom=mom, avg=avg)
+    cdef int64_t st = _check_step(step)
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, drho = rho, dmom = momentum, deps = epsilon, ddec = decay
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pv = _data(v)
+    cdef void* pm = _data(mom)
+    cdef void* pa = _data(avg)
+    if w.dtype == np.float32:
+        with nogil:
+            rmsprop_update(n, <float*>pw, <const float*>pg, <float*>pv, <float*>pm, <float*>pa,
+                           dlr, drho, dmom, deps, ddec, st, nt)
+    else:
+        with nogil:
+            rmsprop_update(n, <double*>pw, <const double*>pg, <double*>pv, <double*>pm,
+                           <double*>pa, dlr, drho, dmom, deps, ddec, st, nt)
+    return w
+
+
+def adagrad_update_np(w, g, acc, lr=0.001, epsilon=1e-7, decay=0.0, step=1, n_threads=1):
+    """In-place Adagrad step on w and its accumulator."""
+    _check_state(w, g, acc=acc)
+    cdef int64_t st = _check_step(step)
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, deps = epsilon, ddec = decay
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pa = _data(acc)
+    if w.dtype == np.float32:
+        with nogil:
+            adagrad_update(n, <float*>pw, <const float*>pg, <float*>pa, dlr, deps, ddec, st, nt)
+    else:
+        with nogil:
+            adagrad_update(n, <double*>pw, <const double*>pg, <double*>pa, dlr, deps, ddec, st,
+                           nt)
+    return w
+
+
+def adadelta_update_np(w, g, acc_g, acc_d, lr=0.001, rho=0.95, epsilon=1e-7, decay=0.0,
+                       step=1, n_threads=1):
+    """In-place Adadelta step on w and its two accumulators."""
+    _check_state(w, g, acc_g=acc_g, acc_d=acc_d)
+    cdef int64_t st = _check_step(step)
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, drho = rho, deps = epsilon, ddec = decay
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pa = _data(acc_g)
+    cdef void* pd = _data(acc_d)
+    if w.dtype == np.float32:
+        with nogil:
+            adadelta_update(n, <float*>pw, <const float*>pg, <float*>pa, <float*>pd, dlr, drho,
+                            deps, ddec, st, nt)
+    else:
+        with nogil:
+            adadelta_update(n, <double*>pw, <const double*>pg, <double*>pa, <double*>pd, dlr,
+                            drho, deps, ddec, st, nt)
+    return w
+
+
+def adamax_update_np(w, g, m, u, lr=0.001, beta1=0.9, beta2=0.999, epsilon=1e-7, decay=0.0,
+                     step=1, n_threads=1):
+    """In-place Adamax step on w, m and u; step = iterations + 1."""
+    _check_state(w, g, m=m, u=u)
+    cdef int64_t st = _check_step(step)
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, db1 = beta1, db2 = beta2, deps = epsilon, ddec = decay
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pm = _data(m)
+    cdef void* pu = _data(u)
+    if w.dtype == np.float32:
+        with nogil:
+            adamax_update(n, <float*>pw, <const float*>pg, <float*>pm, <float*>pu, dlr, db1,
+                          db2, deps, ddec, st, nt)
+    else:
+        with nogil:
+            adamax_update(n, <double*>pw, <const double*>pg, <double*>pm, <double*>pu, dlr,
+                          db1, db2, deps, ddec, st, nt)
+    return w
+
+
+def nadam_schedule_np(u_product, beta1=0.9, step=1):
+    """u_product * beta1 * (1 - 0.5 * 0.96^step): the momentum-schedule product after `step`."""
+    cdef int64_t st = _check_step(step)
+    cdef double p = float(u_product)
+    nadam_schedule(&p, float(beta1), st)
+    return p
+
+
+def nadam_update_np(w, g, m, v, u_product, lr=0.001, beta1=0.9, beta2=0.999, epsilon=1e-7,
+                    decay=0.0, step=1, n_threads=1):
+    """In-place Nadam step on w, m and v; u_product already includes this step's factor
+    (see nadam_schedule_np); step = iterations + 1."""
+    _check_state(w, g, m=m, v=v)
+    cdef int64_t st = _check_step(step)
+    cdef Py_ssize_t n = w.size
+    cdef double dlr = lr, db1 = beta1, db2 = beta2, deps = epsilon, ddec = decay
+    cdef double up = float(u_product)
+    cdef int nt = int(n_threads)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(g)
+    cdef void* pm = _data(m)
+    cdef void* pv = _data(v)
+    if w.dtype == np.float32:
+        with nogil:
+            nadam_update(n, <float*>pw, <const float*>pg, <float*>pm, <float*>pv, dlr, db1, db2,
+                         deps, ddec, st, up, nt)
+    else:
+        with nogil:
+            nadam_update(n, <double*>pw, <const double*>pg, <double*>pm, <double*>pv, dlr, db1,
+                         db2, deps, ddec, st, up, nt)
     return w

@@ -41,6 +41,20 @@ def _forward(model: Any, trace: K.Trace) -> tuple[Value, Value]:
     return x.value, y_pred
 
 
+def _constrained(model: Any, trace: K.Trace,
+                 assigns: list[tuple[Value, Value]]) -> list[tuple[Value, Value]]:
+    """Apply each weight's constraint to its updated value, as Keras does after a step."""
+    constraints = model.weight_constraints()
+    out = []
+    for param, new in assigns:
+        var = trace.variable_of(param)
+        constraint = constraints.get(id(var)) if var is not None else None
+        if constraint is not None:
+            new = constraint(K.Tensor(new, new.shape, new.dtype)).value
+        out.append((param, new))
+    return out
+
+
 def build_graph(model: Any, mode: str, fusion: bool | None = None,
                 check: bool = False) -> CompiledGraph:
     if mode not in MODES:
@@ -59,7 +73,10 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
             y_true = K.Tensor(b.input(shape, name="y"), shape, K.floatx())
             weights = K.Tensor(b.input((None,), name="sample_weight"), (None,), K.floatx())
             per_sample = losses.per_sample_function(model.loss_fn)(y_true, y_pred)
-            outputs = {"loss": losses.reduce_batch(model.loss_fn, per_sample, weights).value}
+            loss = losses.reduce_batch(model.loss_fn, per_sample, weights)
+            for penalty in model.regularization_penalties() + trace.penalties:
+                loss = loss + penalty
+            outputs = {"loss": loss.value}
             for name, fn in model.metric_fns:
                 outputs[name] = K.mean(fn(y_true, y_pred)).value
                 metric_names.append(name)
@@ -75,7 +92,8 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
             grads = grad(b, graph.outputs["loss"], params)
             grads = [g if g is not None else b.emit("broadcast_like", b.const(0.0, p.dtype), p)
                      for g, p in zip(grads, params)]
-            assigns = model.optimizer.emit_updates(trace, weights, grads)
+            assigns = _constrained(model, trace,
+                                   model.optimizer.emit_updates(trace, weights, grads))
             graph = b.graph(graph.outputs, assigns)
         graph = optimize_step(graph, fusion, check)
     return CompiledGraph(graph, list(trace.variables), metric_names)

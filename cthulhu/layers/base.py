@@ -55,6 +55,9 @@ class Layer:
         self.built = False
         self._trainable_weights: list[K.Variable] = []
         self._non_trainable_weights: list[K.Variable] = []
+        self._regularized: list[tuple[K.Variable, Any]] = []  # (weight, regularizer)
+        self.constraints: dict[int, Any] = {}  # id(weight) -> constraint
+        self.activity_regularizer: Any = None
         self._inbound_nodes: list[Node] = []
         self._initial_weights = kwargs.get("weights")
         self.batch_input_shape: Optional[tuple] = None
@@ -74,13 +77,22 @@ class Layer:
 
     # ---- weights ------------------------------------------------------------------------
     def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform",
-                   trainable: bool = True, dtype: Optional[str] = None) -> K.Variable:
-        from cthulhu import initializers
+                   trainable: bool = True, dtype: Optional[str] = None, regularizer: Any = None,
+                   constraint: Any = None) -> K.Variable:
+        from cthulhu import constraints, initializers, regularizers
         init = initializers.get(initializer)
         value = init(tuple(shape), dtype=dtype or self.dtype)
         var = K.Variable(value, dtype or self.dtype, f"{self.name}/{name}", trainable)
         (self._trainable_weights if trainable else self._non_trainable_weights).append(var)
+        if regularizer is not None:
+            self._regularized.append((var, regularizers.get(regularizer)))
+        if constraint is not None:
+            self.constraints[id(var)] = constraints.get(constraint)
         return var
+
+    def regularization_penalties(self) -> list:
+        """The weight penalties of this layer, as tensors of the current trace."""
+        return [reg(var) for var, reg in self._regularized]
 
     @property
     def trainable_weights(self) -> list[K.Variable]:
@@ -163,12 +175,18 @@ class Layer:
     def trace_call(self, x: K.Tensor, training: bool) -> K.Tensor:
         """Emit this layer's IR into the current trace."""
         self._ensure_built(x.shape)
-        builder = K.current_trace().builder
-        saved, builder.origin = builder.origin, self.name
+        trace = K.current_trace()
+        saved, trace.builder.origin = trace.builder.origin, self.name
         try:
-            return self.call(x, training=training)
+            out = self.call(x, training=training)
+            if self.activity_regularizer is not None:
+                # Keras divides the activity penalty by the batch size.
+                penalty = self.activity_regularizer(out)
+                trace.penalties.append(penalty / K.Tensor(trace.builder.emit(
+                    "dim_size", out.value, axes=(0,)), (), out.dtype))
+            return out
         finally:
-            builder.origin = saved
+            trace.builder.origin = saved
 
     def get_config(self) -> dict:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cthulhu import activations, initializers
+from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
 from cthulhu.layers.base import Layer
 
@@ -27,10 +27,12 @@ class Daoloth(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Daoloth units must be a positive integer, got {units!r}")
-        _not_yet("Daoloth", kernel_regularizer=kernel_regularizer,
-                 bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                 kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.units = int(units)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -44,9 +46,12 @@ class Daoloth(Layer):
             raise ValueError(f"The last dimension of the inputs to Daoloth {self.name!r} "
                              f"should be defined. Found None.")
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) \
-            if self.use_bias else None
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
         self.built = True
 
     def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
@@ -67,8 +72,11 @@ class Daoloth(Layer):
                       use_bias=self.use_bias,
                       kernel_initializer=initializers.serialize(self.kernel_initializer),
                       bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=None, bias_regularizer=None,
-                      activity_regularizer=None, kernel_constraint=None, bias_constraint=None)
+                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
+                      kernel_constraint=constraints.serialize(self.kernel_constraint),
+                      bias_constraint=constraints.serialize(self.bias_constraint))
         return config
 
 

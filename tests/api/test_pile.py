@@ -75,8 +75,6 @@ def test_unsupported_arguments_raise_not_implemented():
         model.summon(x, y, sample_weight=np.ones((len(x), 2)), verbose=0)
     with pytest.raises(NotImplementedError, match="loss_weights"):
         _model().conjure("sgd", "mse", loss_weights=[1.0])
-    with pytest.raises(NotImplementedError, match="decay"):
-        cthulhu.optimizers.SGD(decay=0.1)
 
 
 def test_training_learns_and_history_records_epochs():

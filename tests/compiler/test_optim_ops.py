@@ -1,5 +1,5 @@
 """Fused optimizer updates: native in-place updates against the numpy references, over
-several steps, with the iteration counter advancing."""
+several steps, with the iteration counter (and Nadam's schedule product) advancing."""
 
 from __future__ import annotations
 
@@ -8,42 +8,89 @@ import pytest
 
 from compiler.builder import Builder
 from compiler.interpret import interpret
+from compiler.ops.optim import UPDATED_SCALARS, lr_t, nadam_mu, update_layout
 from compiler.plan import Plan
 
 SHAPES = [(4, 3), (3,), (7, 5)]
+SCALAR_DTYPES = {"step": "int64", "u_product": "float64"}
 
 
-def _update_graph(op: str, attrs: dict, n_slots: int, dtype: str):
+def _update_graph(op: str, attrs: dict, dtype: str):
+    attrs = {"k": len(SHAPES), **attrs}
+    scalars, roles = update_layout(op, attrs)
     b = Builder(dtype)
-    count = b.param((), "int64", "iterations")
+    state = [b.param((), SCALAR_DTYPES[s], s) for s in scalars]
     weights = [b.param(s, dtype) for s in SHAPES]
     grads = [b.input(s, dtype) for s in SHAPES]
-    slots = [b.param(s, dtype) for _ in range(n_slots) for s in SHAPES]
-    operands = ([count] if op == "adam_update" else []) + weights + grads + slots
-    outs = b.emit(op, *operands, k=len(SHAPES), **attrs)
-    targets = weights + slots
+    slots = [b.param(s, dtype, role) for role in roles for s in SHAPES]
+    outs = b.emit(op, *state, *weights, *grads, *slots, **attrs)
+    targets = weights + slots + [p for s, p in zip(scalars, state) if s in UPDATED_SCALARS]
+    assert len(outs) == len(targets)
+    count = state[0]
     assigns = list(zip(targets, outs)) + [(count, b.emit("increment", count))]
-    return b.graph({}, assigns)
+    return b.graph({}, assigns), scalars, roles
+
+
+def _initial_state(scalars, roles, dtype, rng):
+    state = [np.zeros((), np.int64) if s == "step" else np.ones((), np.float64)
+             for s in scalars]
+    state += [rng.normal(size=s).astype(dtype) for s in SHAPES]
+    for role in roles:
+        for s in SHAPES:
+            if role in ("m", "momentum"):            # signed slots
+                state.append((rng.normal(size=s) * 0.1).astype(dtype))
+            elif role == "average_gradient":         # keeps v - avg^2 > 0
+                state.append((rng.normal(size=s) * 0.01).astype(dtype))
+            else:                                    # second moments, accumulators
+                state.append((np.abs(rng.normal(size=s)) * 0.1).astype(dtype))
+    return state
 
 
 CASES = [
-    ("sgd_update", {"lr": 0.1, "momentum": 0.0, "nesterov": False}, 0),
-    ("sgd_update", {"lr": 0.1, "momentum": 0.9, "nesterov": False}, 1),
-    ("sgd_update", {"lr": 0.05, "momentum": 0.8, "nesterov": True}, 1),
+    ("sgd_update", {"lr": 0.1, "momentum": 0.0, "nesterov": False}),
+    ("sgd_update", {"lr": 0.1, "momentum": 0.9, "nesterov": False}),
+    ("sgd_update", {"lr": 0.05, "momentum": 0.8, "nesterov": True}),
+    ("sgd_update", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "decay": 0.3}),
     ("adam_update", {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
-                     "amsgrad": False}, 2),
+                     "amsgrad": False}),
     ("adam_update", {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7,
-                     "amsgrad": True}, 3),
+                     "amsgrad": True}),
+    ("adam_update", {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                     "amsgrad": False, "decay": 0.5}),
+    ("rmsprop_update", {"lr": 0.01, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7,
+                        "centered": False}),
+    ("rmsprop_update", {"lr": 0.01, "rho": 0.8, "momentum": 0.9, "epsilon": 1e-7,
+                        "centered": False}),
+    ("rmsprop_update", {"lr": 0.01, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-6,
+                        "centered": True}),
+    ("rmsprop_update", {"lr": 0.01, "rho": 0.8, "momentum": 0.5, "epsilon": 1e-7,
+                        "centered": True, "decay": 0.2}),
+    ("adagrad_update", {"lr": 0.1, "epsilon": 1e-7}),
+    ("adagrad_update", {"lr": 0.1, "epsilon": 1e-6, "decay": 0.4}),
+    ("adadelta_update", {"lr": 1.0, "rho": 0.95, "epsilon": 1e-7}),
+    ("adadelta_update", {"lr": 0.5, "rho": 0.9, "epsilon": 1e-6, "decay": 0.3}),
+    ("adamax_update", {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+    ("adamax_update", {"lr": 0.02, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-7,
+                       "decay": 0.25}),
+    ("nadam_update", {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+    ("nadam_update", {"lr": 0.02, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6,
+                      "decay": 0.25}),
 ]
 
 
+def _case_id(case):
+    op, attrs = case
+    flags = [k for k in ("nesterov", "amsgrad", "centered") if attrs.get(k)]
+    flags += [f"{k}{attrs[k]}" for k in ("momentum", "decay") if attrs.get(k)]
+    return "-".join([op] + flags)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("op,attrs,n_slots", CASES)
-def test_update_matches_reference_over_steps(op, attrs, n_slots, dtype):
-    graph = _update_graph(op, attrs, n_slots, dtype)
+@pytest.mark.parametrize("op,attrs", CASES, ids=[_case_id(c) for c in CASES])
+def test_update_matches_reference_over_steps(op, attrs, dtype):
+    graph, scalars, roles = _update_graph(op, attrs, dtype)
     rng = np.random.default_rng(0)
-    state = [np.zeros((), np.int64)] + [rng.normal(size=s).astype(dtype) for s in SHAPES] + \
-        [np.abs(rng.normal(size=s)).astype(dtype) * 0.1 for _ in range(n_slots) for s in SHAPES]
+    state = _initial_state(scalars, roles, dtype, rng)
     reference_state = [a.copy() for a in state]
     plan = Plan(graph, state, capacity=1)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
@@ -56,3 +103,42 @@ def test_update_matches_reference_over_steps(op, attrs, n_slots, dtype):
         for got, want in zip(state, reference_state):
             np.testing.assert_allclose(got, want, **tol)
     assert int(state[0]) == 4
+    if "u_product" in scalars:
+        b1 = attrs["beta_1"]
+        assert float(state[1]) == pytest.approx(np.prod([nadam_mu(b1, t) for t in (1, 2, 3, 4)]),
+                                                rel=1e-14)
+
+
+@pytest.mark.parametrize("op,attrs", CASES, ids=[_case_id(c) for c in CASES])
+def test_one_kernel_call_per_tensor(op, attrs):
+    graph, scalars, _ = _update_graph(op, attrs, "float32")
+    kernels = [c.kernel for c in Plan(graph, _initial_state(
+        scalars, update_layout(op, {"k": 3, **attrs})[1], "float32",
+        np.random.default_rng(1)), capacity=1).calls]
+    expected = [op.replace("_update", "")] * len(SHAPES)
+    if op == "nadam_update":
+        expected = ["nadam_schedule"] + expected
+    assert kernels == expected + ["increment"]
+
+
+def test_decay_uses_the_iteration_count_before_the_step():
+    attrs = {"lr": 0.1, "decay": 0.5}
+    assert [lr_t(attrs, i) for i in range(3)] == [0.1, 0.1 / 1.5, 0.1 / 2.0]
+
+
+def test_update_ops_reject_bad_operands():
+    b = Builder()
+    count = b.param((), "int64")
+    w, g = b.param((3,)), b.input((3,))
+    with pytest.raises(ValueError, match="step operand"):
+        b.emit("adagrad_update", b.param((), "float32"), w, g, b.param((3,)), k=1, lr=0.1,
+               epsilon=1e-7)
+    with pytest.raises(ValueError, match="u_product operand"):
+        b.emit("nadam_update", count, b.param((), "float32"), w, g, b.param((3,)),
+               b.param((3,)), k=1, lr=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    with pytest.raises(ValueError, match="differ"):
+        b.emit("adamax_update", count, w, g, b.param((3,)), b.param((4,)), k=1, lr=0.1,
+               beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    with pytest.raises(ValueError, match="operands for 1 tensors"):
+        b.emit("adadelta_update", count, w, g, b.param((3,)), k=1, lr=0.1, rho=0.9,
+               epsilon=1e-7)

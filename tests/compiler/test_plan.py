@@ -8,7 +8,7 @@ import pytest
 
 from compiler.interpret import interpret
 from cthulhu import backend as K
-from cthulhu import optimizers
+from cthulhu import constraints, optimizers, regularizers
 from cthulhu.engine.graphs import build_graph
 from cthulhu.layers import Azatoth, Daoloth, Darkness
 from cthulhu.models import Pile
@@ -30,6 +30,12 @@ def _random_mlp(rng: np.random.Generator) -> tuple[Pile, str, np.ndarray, np.nda
     first = True
     for _ in range(int(rng.integers(1, 4))):
         kwargs = {"input_shape": (n_in,)} if first else {}
+        if rng.random() < 0.3:
+            kwargs["kernel_regularizer"] = regularizers.l1_l2(0.01, 0.02)
+        if rng.random() < 0.3:
+            kwargs["kernel_constraint"] = constraints.max_norm(0.5)
+        if rng.random() < 0.2:
+            kwargs["activity_regularizer"] = regularizers.l2(0.01)
         model.add(Daoloth(int(rng.integers(1, 12)), activation=str(rng.choice(ACTS)),
                           use_bias=bool(rng.integers(0, 2)), **kwargs))
         first = False
