@@ -16,6 +16,7 @@ from cthulhu import (  # noqa: E402
     activations,
     backend,
     callbacks,
+    constraints,
     datasets,
     initializers,
     layers,
@@ -23,6 +24,7 @@ from cthulhu import (  # noqa: E402
     metrics,
     models,
     optimizers,
+    regularizers,
     utils,
 )
 from cthulhu._threads import get_num_threads, set_num_threads  # noqa: E402
@@ -30,6 +32,6 @@ from cthulhu.models import Pile, Sequential  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers",
-           "losses", "metrics", "models", "optimizers", "utils", "Pile", "Sequential",
+__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
+           "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils", "Pile", "Sequential",
            "set_num_threads", "get_num_threads", "__version__"]
