@@ -33,5 +33,5 @@ from cthulhu.models import Pile, Sequential  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
-           "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils", "Pile", "Sequential",
-           "set_num_threads", "get_num_threads", "__version__"]
+           "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
+           "Pile", "Sequential", "set_num_threads", "get_num_threads", "__version__"]
