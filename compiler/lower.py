@@ -127,8 +127,8 @@ class Lowerer:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.aliases: dict[int, Value] = {}  # value id -> value whose storage it shares
-        self.scalar_consts: dict[int, float] = {}
-        self.array_consts: dict[int, np.ndarray] = {}
+        # Values whose contents are known when the plan is built, and those contents.
+        self.constants: dict[int, tuple[Value, np.ndarray]] = {}
 
     # ---- driving ------------------------------------------------------------------------
     def lower_graph(self, graph: Graph) -> None:
@@ -158,10 +158,10 @@ class Lowerer:
         self.aliases[out.id] = src
 
     def constant(self, out: Value, value: float) -> None:
-        self.scalar_consts[out.id] = value
+        self.constants[out.id] = (out, np.array(value, dtype=out.dtype))
 
     def constant_array(self, out: Value, array: np.ndarray) -> None:
-        self.array_consts[out.id] = array
+        self.constants[out.id] = (out, np.ascontiguousarray(array, dtype=out.dtype))
 
     def fill_scalar(self, out: Value, count: int, per_row: bool) -> None:
         self.calls.append(Call("fill", out.dtype, [1, Buf(out), Const(count), int(per_row)],

@@ -58,26 +58,9 @@ class Plan:
             self._keep.append(array)
 
     def _bind_constants(self) -> None:
-        lw = self.lowerer
-        for vid, value in lw.scalar_consts.items():
-            self._storage[vid] = np.array(value, dtype=self._value(vid).dtype)
-        for vid, array in lw.array_consts.items():
-            self._storage[vid] = np.ascontiguousarray(array, dtype=self._value(vid).dtype)
-        self._keep.extend(self._storage[vid] for vid in (*lw.scalar_consts, *lw.array_consts))
-
-    def _value(self, vid: int) -> Value:
-        return self._values[vid]
-
-    @property
-    def _values(self) -> dict[int, Value]:
-        if not hasattr(self, "_value_table"):
-            table = {v.id: v for v in self.graph.inputs + self.graph.params}
-            for call in self.calls:
-                table.update({v.id: v for v in call.reads + call.writes})
-            for node in self.graph.nodes:
-                table.update({v.id: v for v in node.inputs + node.outputs})
-            self._value_table = table
-        return self._value_table
+        for vid, (_, array) in self.lowerer.constants.items():
+            self._storage[vid] = array
+            self._keep.append(array)
 
     def _plan_arena(self) -> None:
         root = self.lowerer.root

@@ -385,7 +385,7 @@ def reshape(x, shape) -> Tensor:
 
 
 def flatten_last(x) -> Tensor:
-    """(batch, ..., k) -> (batch * ... ,) is not needed; helper: drop a trailing axis of 1."""
+    """Drop a trailing axis of length 1: (batch, 1) -> (batch,)."""
     value = _value(x)
     if value.shape and value.shape[-1] == 1:
         return _emit("reshape", value, shape=value.shape[:-1])
