@@ -6,7 +6,6 @@ Every backward is computed from the forward *output* y alone, so the executor ca
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport fabs, fabsf, log1p, log1pf
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from cthulhu._kernels.codes cimport *
@@ -283,59 +282,52 @@ cdef void _block_colsum(Py_ssize_t nr, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_
             out[j] += row[j]
 
 
-cdef void col_sum(Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating* out,
-                  int n_threads) noexcept nogil:
-    # Rows are cut in nb blocks of br rows (a function of `rows` only). Each block is summed
-    # in row order into a double partial; partials are added in block order. Serial and
-    # parallel paths perform the same floating-point operations, so results never depend
-    # on n_threads.
-    cdef Py_ssize_t br, nb, b, j, c0, c1, nr
-    cdef double* scratch
+cdef void _colsum_columns(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_t c1,
+                          const floating* x, floating* out) noexcept nogil:
+    """out[c0:c1] = column sums of x over all rows, in the fixed row blocking of col_sum.
+    Its buffers live on this call's stack, so concurrent calls share nothing."""
+    cdef Py_ssize_t br = _colsum_block_rows(rows)
+    cdef Py_ssize_t nb = (rows + br - 1) // br
+    cdef Py_ssize_t b, j, nr
     cdef double acc[COLSUM_COL_CHUNK]
     cdef double part[COLSUM_COL_CHUNK]
+    for b in range(nb):
+        nr = rows - b * br
+        if nr > br:
+            nr = br
+        _block_colsum(nr, cols, c0, c1, x + b * br * cols, part)
+        if b == 0:
+            for j in range(c1 - c0):
+                acc[j] = part[j]
+        else:
+            for j in range(c1 - c0):
+                acc[j] += part[j]
+    for j in range(c1 - c0):
+        out[c0 + j] = <floating>acc[j]
+
+
+cdef void col_sum(Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating* out,
+                  int n_threads) noexcept nogil:
+    # Rows are cut in blocks of a size that depends on `rows` only; each block is summed in
+    # row order into a double partial, and partials are added in block order. Threads take
+    # whole chunks of COLSUM_COL_CHUNK columns, so every column gets the same floating-point
+    # operations whatever n_threads is, and nothing is allocated.
+    cdef Py_ssize_t j, chunk
+    cdef Py_ssize_t n_chunks = (cols + COLSUM_COL_CHUNK - 1) // COLSUM_COL_CHUNK
     if cols <= 0:
         return
     if rows <= 0:
         for j in range(cols):
             out[j] = 0
         return
-    br = _colsum_block_rows(rows)
-    nb = (rows + br - 1) // br
-    if n_threads > 1 and nb > 1:
-        scratch = <double*>malloc(nb * cols * sizeof(double))
-        if scratch != NULL:
-            for b in prange(nb, schedule='static', num_threads=n_threads):
-                nr = rows - b * br
-                if nr > br:
-                    nr = br
-                _block_colsum(nr, cols, 0, cols, x + b * br * cols, scratch + b * cols)
-            for b in range(1, nb):
-                for j in range(cols):
-                    scratch[j] += scratch[b * cols + j]
-            for j in range(cols):
-                out[j] = <floating>scratch[j]
-            free(scratch)
-            return
-    # serial path (also the fallback when malloc fails): column chunks on the stack
-    c0 = 0
-    while c0 < cols:
-        c1 = c0 + COLSUM_COL_CHUNK
-        if c1 > cols:
-            c1 = cols
-        for b in range(nb):
-            nr = rows - b * br
-            if nr > br:
-                nr = br
-            _block_colsum(nr, cols, c0, c1, x + b * br * cols, part)
-            if b == 0:
-                for j in range(c1 - c0):
-                    acc[j] = part[j]
-            else:
-                for j in range(c1 - c0):
-                    acc[j] += part[j]
-        for j in range(c1 - c0):
-            out[c0 + j] = <floating>acc[j]
-        c0 = c1
+    if n_threads > 1 and n_chunks > 1:
+        for chunk in prange(n_chunks, schedule='static', num_threads=n_threads):
+            _colsum_columns(rows, cols, chunk * COLSUM_COL_CHUNK,
+                            min(cols, (chunk + 1) * COLSUM_COL_CHUNK), x, out)
+    else:
+        for chunk in range(n_chunks):
+            _colsum_columns(rows, cols, chunk * COLSUM_COL_CHUNK,
+                            min(cols, (chunk + 1) * COLSUM_COL_CHUNK), x, out)
 
 
 cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
