@@ -123,6 +123,21 @@ def _phase_of(graph: Graph) -> dict[Node, int]:
     return phase
 
 
+# Optimizer update op -> (executor kernel, its slot fields in order (0 when the op has no such
+# slot), its float hyper-parameters in order). See cthulhu/_kernels/executor.pyx.
+_UPDATE_KERNELS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "sgd_update": ("sgd", ("momentum",), ("lr", "momentum")),
+    "adam_update": ("adam", ("m", "v", "vhat"), ("lr", "beta_1", "beta_2", "epsilon")),
+    "rmsprop_update": ("rmsprop", ("velocity", "momentum", "average_gradient"),
+                       ("lr", "rho", "momentum", "epsilon")),
+    "adagrad_update": ("adagrad", ("accumulator",), ("lr", "epsilon")),
+    "adadelta_update": ("adadelta", ("accumulated_grad", "accumulated_delta_var"),
+                        ("lr", "rho", "epsilon")),
+    "adamax_update": ("adamax", ("m", "u"), ("lr", "beta_1", "beta_2", "epsilon")),
+    "nadam_update": ("nadam", ("m", "v"), ("lr", "beta_1", "beta_2", "epsilon")),
+}
+
+
 class Lowerer:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -291,22 +306,26 @@ class Lowerer:
                                [x, step], [y]))
 
     def optimizer_update(self, node: Node) -> None:
-        """One in-place kernel call per weight (Nadam: plus one schedule call first)."""
+        """One in-place kernel call per weight (Nadam: after one call advancing its schedule
+        product). Fields: size, W, G, the slots (0 when absent), the scalar state addresses,
+        the hyper-parameters, decay (SGD keeps its older field order)."""
         attrs, k = node.attrs, node.attrs["k"]
         scalars, roles = update_layout(node.op, attrs)
         ins, outs = list(node.inputs), list(node.outputs)
         state = dict(zip(scalars, ins[:len(scalars)]))
         rest = ins[len(scalars):]
-        step = state["step"]
         # Updated scalar state lives in place too (outputs after the weights and slots).
         for role, out in zip([s for s in scalars if s in UPDATED_SCALARS],
                              outs[(1 + len(roles)) * k:]):
             self.alias(out, state[role])
         if node.op == "nadam_update":
-            product = state["u_product"]
+            product, step = state["u_product"], state["step"]
             self.calls.append(Call("nadam_schedule", "float64",
                                    [Buf(product), Buf(step), Const(attrs["beta_1"])],
                                    [product, step], [product]))
+        if node.op not in _UPDATE_KERNELS:
+            raise NotImplementedError(f"no kernel for optimizer update {node.op!r}")
+        kernel, slot_fields, hyper = _UPDATE_KERNELS[node.op]
         decay = Const(attrs.get("decay", 0.0))
         for i in range(k):
             w, g = rest[i], rest[k + i]
@@ -314,45 +333,14 @@ class Lowerer:
             self.alias(outs[i], w)
             for s, role in enumerate(roles):
                 self.alias(outs[(1 + s) * k + i], slots[role])
-
-            def slot(role: str) -> Union[Buf, int]:
-                return Buf(slots[role]) if role in slots else 0
-
-            def c(name: str) -> Const:
-                return Const(attrs[name])
-
+            slot_bufs: list[Field] = [Buf(slots[r]) if r in slots else 0 for r in slot_fields]
+            consts: list[Field] = [Const(attrs[name]) for name in hyper]
             head: list[Field] = [dims(w.shape), Buf(w), Buf(g)]
-            fields: list[Field]
             if node.op == "sgd_update":
-                kernel = "sgd"
-                fields = head + [slot("momentum"), c("lr"), c("momentum"),
-                                 int(attrs["nesterov"]), Buf(step), decay]
-            elif node.op == "adam_update":
-                kernel = "adam"
-                fields = head + [slot("m"), slot("v"), slot("vhat"), Buf(step), c("lr"),
-                                 c("beta_1"), c("beta_2"), c("epsilon"), decay]
-            elif node.op == "rmsprop_update":
-                kernel = "rmsprop"
-                fields = head + [slot("velocity"), slot("momentum"), slot("average_gradient"),
-                                 Buf(step), c("lr"), c("rho"), c("momentum"), c("epsilon"),
-                                 decay]
-            elif node.op == "adagrad_update":
-                kernel = "adagrad"
-                fields = head + [slot("accumulator"), Buf(step), c("lr"), c("epsilon"), decay]
-            elif node.op == "adadelta_update":
-                kernel = "adadelta"
-                fields = head + [slot("accumulated_grad"), slot("accumulated_delta_var"),
-                                 Buf(step), c("lr"), c("rho"), c("epsilon"), decay]
-            elif node.op == "adamax_update":
-                kernel = "adamax"
-                fields = head + [slot("m"), slot("u"), Buf(step), c("lr"), c("beta_1"),
-                                 c("beta_2"), c("epsilon"), decay]
-            elif node.op == "nadam_update":
-                kernel = "nadam"
-                fields = head + [slot("m"), slot("v"), Buf(step), Buf(state["u_product"]),
-                                 c("lr"), c("beta_1"), c("beta_2"), c("epsilon"), decay]
+                fields = head + slot_bufs + consts + [int(attrs["nesterov"]),
+                                                      Buf(state["step"]), decay]
             else:
-                raise NotImplementedError(f"no kernel for optimizer update {node.op!r}")
+                fields = head + slot_bufs + [Buf(v) for v in state.values()] + consts + [decay]
             slot_values = list(slots.values())
             self.calls.append(Call(kernel, w.dtype, fields,
                                    [w, g] + slot_values + list(state.values()),

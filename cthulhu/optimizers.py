@@ -308,6 +308,11 @@ class Nadam(Optimizer):
                  beta_2: float = 0.999, epsilon: Optional[float] = 1e-7,
                  **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
+        if self.decay:
+            # Keras 2's Nadam reads `decay` as its momentum schedule_decay and never decays
+            # the learning rate: no reference to match, so refuse rather than guess.
+            raise NotImplementedError("Nadam(decay=...) is not supported: reference Keras has "
+                                      "no learning-rate decay for Nadam")
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
         self.epsilon = _epsilon(epsilon)
         self.u_product = K.Variable(np.ones(()), "float64", "u_product", False)

@@ -142,3 +142,56 @@ def test_update_ops_reject_bad_operands():
     with pytest.raises(ValueError, match="operands for 1 tensors"):
         b.emit("adadelta_update", count, w, g, b.param((3,)), k=1, lr=0.1, rho=0.9,
                epsilon=1e-7)
+
+
+# ---- whole training steps: every optimizer (with clipping / decay), fused and native, ------
+# against the reference interpreter running the unfused graph, over two steps.
+OPTIMIZERS = [
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True, "decay": 0.2}),
+    ("SGD", {"learning_rate": 0.1, "clipnorm": 0.05}),
+    ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True, "clipvalue": 0.01}),
+    ("RMSprop", {"decay": 0.1}),
+    ("Adagrad", {"learning_rate": 0.1, "clipnorm": 0.1, "decay": 0.3}),
+    ("Adadelta", {"learning_rate": 1.0}),
+    ("Adam", {"learning_rate": 0.01, "amsgrad": True, "decay": 0.1, "clipvalue": 0.05}),
+    ("Adamax", {"learning_rate": 0.01, "clipnorm": 0.1}),
+    ("Nadam", {"learning_rate": 0.01, "clipvalue": 0.01}),
+]
+
+
+@pytest.fixture
+def float64():
+    from cthulhu import backend as K
+    K.set_floatx("float64")
+    yield
+    K.set_floatx("float32")
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS,
+                         ids=[f"{n}-{'-'.join(kw)}" for n, kw in OPTIMIZERS])
+def test_training_steps_match_reference_interpreter(name, kwargs, float64):
+    from cthulhu import optimizers
+    from cthulhu.engine.graphs import build_graph
+    from cthulhu.layers import Daoloth
+    from cthulhu.models import Pile
+
+    rng = np.random.default_rng(3)
+    np.random.seed(3)
+    x, labels = rng.normal(size=(9, 5)), rng.integers(0, 3, 9)
+    y = np.eye(3)[labels]
+    model = Pile([Daoloth(7, activation="tanh", input_shape=(5,)),
+                  Daoloth(3, activation="softmax")])
+    model.conjure(optimizer=getattr(optimizers, name)(**kwargs),
+                  loss="categorical_crossentropy")
+    model.build((None, 5))
+    reference = build_graph(model, "train", fusion=False, check=True)
+    feed = [x, y] + [np.ones(len(x))] * (len(reference.graph.inputs) - 2)  # sample weights
+    state = [v.numpy() for v in reference.variables]
+    for _ in range(2):
+        outputs, state = interpret(reference.graph, feed, state)
+        loss = model.train_on_batch(x, y)
+        np.testing.assert_allclose(loss, outputs["loss"], rtol=1e-10)
+        for var, want in zip(reference.variables, state):
+            np.testing.assert_allclose(var.numpy(), want, rtol=1e-9, atol=1e-12,
+                                       err_msg=var.name)
+    assert int(model.optimizer.iterations.numpy()) == 2

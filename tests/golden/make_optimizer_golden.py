@@ -10,8 +10,9 @@ the whole batch and records
 
   C_losses          (3,) the losses train_on_batch returned (each is the loss of the forward
                     pass before that step's update)
-  C_l{i}_kernel     the weights after the 3 steps, layer i = 0, 1, 2
-  C_l{i}_bias
+  C_weights         (371,) the weights after the 3 steps, model.get_weights() order
+                    (kernel 0, bias 0, kernel 1, bias 1, kernel 2, bias 2) flattened and
+                    concatenated (one key per configuration keeps the file small)
 
 plus, once: x, y (float32 inputs and one-hot targets), init_l{i}_kernel / init_l{i}_bias,
 meta_versions (tf_keras / tensorflow versions) and meta_config (JSON: for each C, the
@@ -109,7 +110,8 @@ def main():
     for key, spec in CONFIGS.items():
         losses, weights = run_config(model, init_weights, x, y, spec)
         entries[key + "_losses"] = losses
-        entries.update(weight_entries(key, weights))
+        entries[key + "_weights"] = np.concatenate(
+            [np.asarray(w, np.float32).ravel() for w in weights])
 
     entries["meta_versions"] = np.array(
         ["tf_keras %s" % tf_keras.__version__, "tensorflow %s" % tf.__version__])
