@@ -134,10 +134,16 @@ def variable(value: Any, dtype: Optional[str] = None, name: Optional[str] = None
 
 
 def get_value(x: Variable) -> np.ndarray:
+    if not hasattr(x, "numpy"):
+        raise TypeError(f"get_value needs a variable (e.g. model.optimizer.lr), got "
+                        f"{type(x).__name__}")
     return x.numpy()
 
 
 def set_value(x: Variable, value: Any) -> None:
+    if not hasattr(x, "assign"):
+        raise TypeError(f"set_value needs a variable (e.g. model.optimizer.lr), got "
+                        f"{type(x).__name__}")
     x.assign(value)
 
 

@@ -40,6 +40,30 @@ def _is_default(value: Any, default: Any) -> bool:
     return value is None if default is None else (value is not None and value == default)
 
 
+class Hyperparameter:
+    """A live view of an optimizer hyper-parameter, so that ``K.get_value(opt.lr)`` and
+    ``K.set_value(opt.lr, value)`` work as in Keras. Setting it marks the optimizer changed;
+    the model recompiles its plans (a few milliseconds) before its next step."""
+
+    shape = ()
+    dtype = "float64"
+
+    def __init__(self, optimizer: Optimizer, attribute: str) -> None:
+        self._optimizer, self._attribute = optimizer, attribute
+
+    def numpy(self) -> np.ndarray:
+        return np.array(getattr(self._optimizer, self._attribute))
+
+    def assign(self, value: Any) -> None:
+        setattr(self._optimizer, self._attribute, float(np.asarray(value)))
+
+    def __float__(self) -> float:
+        return float(getattr(self._optimizer, self._attribute))
+
+    def __repr__(self) -> str:
+        return f"<Hyperparameter {self._attribute}={float(self)}>"
+
+
 class Optimizer:
     _op = ""                       # the fused update op this optimizer emits
     _unsupported: dict[str, Any] = {}  # per-class additions / overrides of _UNSUPPORTED
@@ -60,9 +84,8 @@ class Optimizer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{sorted(kwargs)}")
+        self.version = 0  # bumped whenever a hyper-parameter baked into plans changes
         self.learning_rate = float(lr if lr is not None else learning_rate)
-        if self.learning_rate < 0:
-            raise ValueError(f"learning rate must be >= 0, got {self.learning_rate}")
         self.decay = float(decay or 0.0)
         if self.decay < 0:
             raise ValueError(f"decay must be >= 0, got {decay}")
@@ -79,8 +102,21 @@ class Optimizer:
         self._slots: dict[tuple[int, str], K.Variable] = {}
 
     @property
-    def lr(self) -> float:
-        return self.learning_rate
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        value = float(value)
+        if not value >= 0:
+            raise ValueError(f"learning rate must be >= 0, got {value}")
+        self._learning_rate = value
+        self.version += 1
+
+    @property
+    def lr(self) -> Hyperparameter:
+        """The learning rate, for ``K.get_value`` / ``K.set_value`` (Keras's ``optimizer.lr``)."""
+        return Hyperparameter(self, "learning_rate")
 
     @lr.setter
     def lr(self, value: float) -> None:

@@ -42,6 +42,9 @@ def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, bat
         rows = len(batch)
         if per_batch:
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
+            if model.optimizer.version != model._optimizer_version:  # e.g. a new lr
+                plan = model._plan("train", min(batch_size, len(x)))
+                outs = [plan.outputs[name] for name in names]
         feeder.gather(batch, plan.inputs)
         model._run_plan("train", rows)
         for j, out in enumerate(outs):

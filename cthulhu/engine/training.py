@@ -41,6 +41,7 @@ class TrainableModel:
         self._plans: dict[str, Any] = {}
         self._tuners: dict[str, ThreadTuner] = {}
         self._batch_totals: dict[str, tuple] = {}
+        self._optimizer_version = -1
 
     def _invalidate(self) -> None:
         """The layer graph changed: compiled graphs and plans must be rebuilt."""
@@ -118,6 +119,9 @@ class TrainableModel:
         return compiled
 
     def _plan(self, mode: str, rows: int):
+        if self.optimizer is not None and self.optimizer.version != self._optimizer_version:
+            self._invalidate()  # a hyper-parameter baked into the plans changed
+            self._optimizer_version = self.optimizer.version
         plan = self._plans.get(mode)
         if plan is None or plan.capacity < rows:
             from compiler.plan import Plan
@@ -203,7 +207,8 @@ class TrainableModel:
         n_steps = (len(x) + batch_size - 1) // batch_size
         params = {"batch_size": batch_size, "epochs": epochs, "steps": n_steps,
                   "samples": len(x), "verbose": verbose, "metrics": names}
-        cbs = CallbackList([self.history] + list(callbacks or []), self, params)
+        # History comes last, so that it records what other callbacks add to the logs.
+        cbs = CallbackList(list(callbacks or []) + [self.history], self, params)
         self.stop_training = False
         self._plan("train", min(batch_size, len(x)))  # compile before the first epoch
         cbs.call("on_train_begin", {})

@@ -172,3 +172,66 @@ def test_base_logger_keeps_the_epoch_averages():
     b = _model().summon(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False,
                         callbacks=[BaseLogger()])
     assert a.history == b.history
+
+
+def test_learning_rate_scheduler_changes_the_steps():
+    x, y = _data()
+    seen = []
+    from cthulhu.callbacks import LearningRateScheduler
+    schedule = LearningRateScheduler(lambda epoch, lr: 0.0 if epoch == 1 else 0.5)
+    model = _model(lr=0.1)
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((logs["lr"], [w.copy() for w in model.get_weights()]))
+
+    history = model.summon(x, y, epochs=3, batch_size=16, verbose=0,
+                           callbacks=[schedule, Snapshot()])
+    assert history.history["lr"] == [0.5, 0.0, 0.5]
+    # Epoch 2 ran with lr 0: its weights equal those after epoch 1.
+    for a, b in zip(seen[0][1], seen[1][1]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(seen[1][1][0], seen[2][1][0])
+    one_arg = LearningRateScheduler(lambda epoch: 0.25)
+    _model().summon(x, y, epochs=1, verbose=0, callbacks=[one_arg])
+    with pytest.raises(ValueError, match="float"):
+        _model().summon(x, y, epochs=1, verbose=0,
+                        callbacks=[LearningRateScheduler(lambda e: "fast")])
+
+
+def test_set_value_on_lr_takes_effect_at_the_next_step():
+    from cthulhu import backend as K
+    x, y = _data()
+    a, b = _model(lr=0.1), _model(lr=0.3)
+    assert float(K.get_value(a.optimizer.lr)) == pytest.approx(0.1)
+    a.train_on_batch(x, y)  # compiled with lr 0.1
+    K.set_value(a.optimizer.lr, 0.3)
+    b.set_weights(a.get_weights())
+    a.train_on_batch(x, y)
+    b.train_on_batch(x, y)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6)
+    with pytest.raises(TypeError, match="variable"):
+        K.set_value(0.1, 0.2)
+
+
+def test_reduce_lr_on_plateau():
+    from cthulhu import backend as K
+    from cthulhu.callbacks import ReduceLROnPlateau
+    x, y = _data()
+    model = _model(lr=0.0)  # the loss never improves
+    reducer = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=0.0)
+    K.set_value(model.optimizer.lr, 0.4)
+    model.optimizer.lr = 0.0  # back to no learning: plateau from the start
+    history = model.summon(x, y, epochs=3, verbose=0, callbacks=[reducer])
+    assert history.history["lr"] == [0.0, 0.0, 0.0]  # already at min_lr: nothing to reduce
+
+    reducer = ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, cooldown=1)
+    model = _model(lr=0.0)
+    model.optimizer.lr = 1e-9  # tiny steps: val_loss stays flat
+    history = model.summon(x, y, epochs=5, verbose=0, validation_data=(x, y),
+                           callbacks=[reducer])
+    assert history.history["lr"][0] == pytest.approx(1e-9)
+    assert history.history["lr"][-1] < 1e-9
+    with pytest.raises(ValueError):
+        ReduceLROnPlateau(factor=1.5)
