@@ -74,8 +74,7 @@ class Pile(TrainableModel):
             shape = layer.compute_output_shape(shape)
             self._shapes.append(shape)
         self.built = True
-        if self.optimizer is not None and self._metric_identifiers and not self.metric_fns:
-            self._resolve_metrics()
+        self._output_specs = None  # output shapes may have changed
 
     @property
     def input_shape(self) -> tuple:
@@ -89,18 +88,27 @@ class Pile(TrainableModel):
             raise AttributeError("The model has not been built yet, so it has no output shape")
         return self._shapes[-1]
 
-    def _input_name(self) -> str:
-        return f"{self._layers[0].name}_input" if self._layers else "input"
+    @property
+    def input_names(self) -> list[str]:
+        return [f"{self._layers[0].name}_input" if self._layers else "input"]
 
-    def _output_name(self) -> str:
-        return self._layers[-1].name if self._layers else "output"
+    @property
+    def output_names(self) -> list[str]:
+        return [self._layers[-1].name if self._layers else "output"]
 
-    def trace_forward(self, x: K.Tensor, training: bool) -> K.Tensor:
+    def _input_shapes(self) -> list[tuple]:
+        return [self.input_shape]
+
+    def _output_shapes(self) -> list[tuple]:
+        return [self.output_shape]
+
+    def trace_forward(self, xs: list[K.Tensor], training: bool) -> list[K.Tensor]:
         if not self._layers:
             raise ValueError("the Pile has no layers")
+        (x,) = xs
         for layer in self._layers:
             x = layer.trace_call(x, training)
-        return x
+        return [x]
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
         if index is not None:

@@ -42,7 +42,8 @@ def main() -> None:
     with K.tracing(trace):
         x = K.Tensor(b.input((None, 3), name="x"), (None, 3), K.floatx())
         y = K.Tensor(b.input((None, 2), name="y"), (None, 2), K.floatx())
-        loss = K.mean(model.loss_fn(y, model.trace_forward(x, True)))
+        (y_pred,) = model.trace_forward([x], True)
+        loss = K.mean(model.loss_fn(y, y_pred))
         forward = b.graph({"loss": loss.value})
         verify(forward, "trace")
         print(forward)

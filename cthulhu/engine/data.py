@@ -11,11 +11,6 @@ def as_array(data: Any, what: str) -> np.ndarray:
     """One numeric array from what a user passed for one input or target."""
     if isinstance(data, (list, tuple)) and len(data) == 1 and hasattr(data[0], "shape"):
         data = data[0]
-    if isinstance(data, dict):
-        raise NotImplementedError(f"{what} as a dict is not supported for a Pile yet")
-    if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape"):
-        raise ValueError(f"Error when checking model {what}: the model expects 1 array, but "
-                         f"got a list of {len(data)} arrays")
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Error when checking model {what}: expected numeric data, got an "
@@ -137,3 +132,46 @@ def validation_epochs(validation_freq: Any, epochs: int) -> set:
     except TypeError:
         raise ValueError(f"validation_freq must be an int or a container of epoch numbers, "
                          f"got {validation_freq!r}") from None
+
+
+def to_list(data: Any, names: list[str], what: str) -> list[np.ndarray]:
+    """One array per model input (or output) from an array, a list or a dict by name."""
+    if isinstance(data, dict):
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise ValueError(f"No data provided for {what} {missing}. Need data for each key "
+                             f"in: {names}")
+        unknown = set(data) - set(names)
+        if unknown:
+            raise ValueError(f"Unknown entries in {what} data dictionary: {sorted(unknown)}. "
+                             f"Expected keys: {names}")
+        return [as_array(data[name], what) for name in names]
+    if isinstance(data, (list, tuple)) and data and all(hasattr(d, "shape") or
+                                                       isinstance(d, (list, tuple))
+                                                       for d in data) and len(names) > 1:
+        if len(data) != len(names):
+            raise ValueError(f"Error when checking model {what}: the model expects "
+                             f"{len(names)} arrays ({names}), but got {len(data)}")
+        return [as_array(d, what) for d in data]
+    if len(names) > 1:
+        raise ValueError(f"Error when checking model {what}: the model expects {len(names)} "
+                         f"arrays ({names}), but got a single array")
+    return [as_array(data, what)]
+
+
+def per_output(value: Any, names: list[str], what: str) -> list:
+    """A per-output argument (sample weights) from one value for all, a list or a dict."""
+    if value is None:
+        return [None] * len(names)
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"Unknown entries in {what} dictionary: {sorted(unknown)}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and len(names) > 1 and value and \
+            hasattr(value[0], "__len__"):
+        if len(value) != len(names):
+            raise ValueError(f"{what} needs one entry per model output ({len(names)}), got "
+                             f"{len(value)}")
+        return list(value)
+    return [value] * len(names)

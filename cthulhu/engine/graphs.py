@@ -9,7 +9,7 @@ reference interpreter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from compiler.autodiff import grad
 from compiler.builder import Builder
@@ -25,20 +25,14 @@ MODES = ("train", "test", "predict")
 class CompiledGraph:
     graph: Graph
     variables: list[K.Variable]  # one per graph param, in order
-    metric_names: list[str]
 
 
-def target_shape(loss_fn: Callable, output_shape: tuple) -> tuple:
-    if losses.is_sparse(loss_fn):
-        return output_shape[:-1] + (1,)
-    return output_shape
-
-
-def _forward(model: Any, trace: K.Trace) -> tuple[Value, Value]:
+def _forward(model: Any, trace: K.Trace) -> list[K.Tensor]:
+    """Graph inputs x0..xk (in the model's input order) and the traced outputs."""
     b = trace.builder
-    x = K.Tensor(b.input(model.input_shape, name="x"), model.input_shape, K.floatx())
-    y_pred = model.trace_forward(x, trace.training)
-    return x.value, y_pred
+    xs = [K.Tensor(b.input(tuple(shape), name=f"x{i}"), tuple(shape), K.floatx())
+          for i, shape in enumerate(model._input_shapes())]
+    return model.trace_forward(xs, trace.training)
 
 
 def _constrained(model: Any, trace: K.Trace,
@@ -63,23 +57,12 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
     b = Builder(K.floatx())
     step = model.optimizer.iterations if training else None
     trace = K.Trace(b, training, step)
-    metric_names: list[str] = []
     with K.tracing(trace):
-        _, y_pred = _forward(model, trace)
+        y_preds = _forward(model, trace)
         if mode == "predict":
-            outputs = {"predictions": y_pred.value}
+            outputs = {f"predictions{i}": y.value for i, y in enumerate(y_preds)}
         else:
-            shape = target_shape(model.loss_fn, y_pred.shape)
-            y_true = K.Tensor(b.input(shape, name="y"), shape, K.floatx())
-            weights = K.Tensor(b.input((None,), name="sample_weight"), (None,), K.floatx())
-            per_sample = losses.per_sample_function(model.loss_fn)(y_true, y_pred)
-            loss = losses.reduce_batch(model.loss_fn, per_sample, weights)
-            for penalty in model.regularization_penalties() + trace.penalties:
-                loss = loss + penalty
-            outputs = {"loss": loss.value}
-            for name, fn in model.metric_fns:
-                outputs[name] = K.mean(fn(y_true, y_pred)).value
-                metric_names.append(name)
+            outputs = _losses_and_metrics(model, trace, y_preds)
         graph = optimize_forward(b.graph(outputs), fusion, check)
         assigns: list[tuple[Value, Value]] = []
         if training:
@@ -96,4 +79,30 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
                                    model.optimizer.emit_updates(trace, weights, grads))
             graph = b.graph(graph.outputs, assigns)
         graph = optimize_step(graph, fusion, check)
-    return CompiledGraph(graph, list(trace.variables), metric_names)
+    return CompiledGraph(graph, list(trace.variables))
+
+
+def _losses_and_metrics(model: Any, trace: K.Trace, y_preds: list[K.Tensor]) -> dict:
+    """Targets y_i and sample weights sw_i become graph inputs after the x's, in output
+    order; the outputs are named as outputs.log_names lists them."""
+    b = trace.builder
+    specs = model.output_specs
+    total, per_output, metric_values = None, {}, {}
+    for i, (spec, y_pred) in enumerate(zip(specs, y_preds)):
+        y_true = K.Tensor(b.input(spec.target_shape, name=f"y{i}"), spec.target_shape,
+                          K.floatx())
+        weights = K.Tensor(b.input((None,), name=f"sample_weight{i}"), (None,), K.floatx())
+        per_sample = losses.per_sample_function(spec.loss)(y_true, y_pred)
+        loss = losses.reduce_batch(spec.loss, per_sample, weights)
+        per_output[f"{spec.name}_loss"] = loss.value
+        weighted = loss if spec.weight == 1.0 else loss * spec.weight
+        total = weighted if total is None else total + weighted
+        for name, fn in spec.metrics:
+            metric_values[name] = K.mean(fn(y_true, y_pred)).value
+    for penalty in model.regularization_penalties() + trace.penalties:
+        total = total + penalty
+    outputs = {"loss": total.value}
+    if len(specs) > 1:
+        outputs.update(per_output)
+    outputs.update(metric_values)
+    return outputs

@@ -20,14 +20,14 @@ def _n_steps(n: int, batch_size: int) -> int:
     return (n + batch_size - 1) // batch_size
 
 
-def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int,
-              shuffle: Any, callbacks: CallbackList,
-              progbar: Optional[Progbar]) -> dict[str, float]:
-    plan = model._plan("train", min(batch_size, len(x)))
+def run_epoch(model: Any, arrays: list[np.ndarray], batch_size: int, shuffle: Any,
+              callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
+    """One epoch over ``arrays``: the plan's inputs (x's, then each output's y and weights)."""
+    n = len(arrays[0])
+    plan = model._plan("train", min(batch_size, n))
     names = model._output_names("train")
     outs = [plan.outputs[name] for name in names]
-    feeder = BatchFeeder([x, y, weights])
-    n = len(x)
+    feeder = BatchFeeder(arrays)
     if shuffle == "batch":
         index = batch_shuffled_index(n, batch_size)
     else:
@@ -43,7 +43,7 @@ def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, bat
         if per_batch:
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
             if model.optimizer.version != model._optimizer_version:  # e.g. a new lr
-                plan = model._plan("train", min(batch_size, len(x)))
+                plan = model._plan("train", min(batch_size, n))
                 outs = [plan.outputs[name] for name in names]
         feeder.gather(batch, plan.inputs)
         model._run_plan("train", rows)
@@ -63,14 +63,13 @@ def run_epoch(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, bat
     return {name: float(totals[j] / max(seen, 1)) for j, name in enumerate(names)}
 
 
-def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray,
-                    batch_size: int, verbose: int,
+def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbose: int,
                     callbacks: Optional[CallbackList] = None) -> list[float]:
-    plan = model._plan("test", min(batch_size, max(len(x), 1)))
+    n = len(arrays[0])
+    plan = model._plan("test", min(batch_size, max(n, 1)))
     names = model._output_names("test")
     outs = [plan.outputs[name] for name in names]
-    feeder = BatchFeeder([x, y, weights])
-    n = len(x)
+    feeder = BatchFeeder(arrays)
     steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None
     totals = np.zeros(len(names))
@@ -98,13 +97,13 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarra
     return scores
 
 
-def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int,
-                   callbacks: Optional[CallbackList] = None) -> np.ndarray:
-    plan = model._plan("predict", min(batch_size, max(len(x), 1)))
-    out = plan.outputs["predictions"]
-    feeder = BatchFeeder([x])
-    n = len(x)
-    result = np.empty((n,) + out.shape[1:], dtype=out.dtype)
+def predict_arrays(model: Any, xs: list[np.ndarray], batch_size: int, verbose: int,
+                   callbacks: Optional[CallbackList] = None) -> list[np.ndarray]:
+    n = len(xs[0])
+    plan = model._plan("predict", min(batch_size, max(n, 1)))
+    outs = list(plan.outputs.values())
+    feeder = BatchFeeder(xs)
+    results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outs]
     steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose) if verbose else None
     per_batch = callbacks is not None and callbacks.overrides("on_predict_batch_begin",
@@ -117,12 +116,14 @@ def predict_arrays(model: Any, x: np.ndarray, batch_size: int, verbose: int,
             callbacks.call("on_predict_batch_begin", step, {"batch": step, "size": stop - start})
         feeder.slice(start, stop, plan.inputs)
         model._run_plan("predict", stop - start)
-        result[start:stop] = out[:stop - start]
+        for result, out in zip(results, outs):
+            result[start:stop] = out[:stop - start]
         if progbar is not None:
             progbar.update(step + 1)
         if per_batch:
             callbacks.call("on_predict_batch_end", step,
-                           {"batch": step, "size": stop - start, "outputs": result[start:stop]})
+                           {"batch": step, "size": stop - start,
+                            "outputs": [r[start:stop] for r in results]})
     if callbacks is not None:
         callbacks.call("on_predict_end", {})
-    return result
+    return results

@@ -8,12 +8,11 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu import backend as K
-from cthulhu import losses, optimizers
-from cthulhu import metrics as metrics_module
+from cthulhu import optimizers
 from cthulhu._threads import ThreadTuner
 from cthulhu.callbacks import Callback, CallbackList, History
-from cthulhu.engine import data, loops
-from cthulhu.engine.graphs import CompiledGraph, build_graph, target_shape
+from cthulhu.engine import data, loops, outputs
+from cthulhu.engine.graphs import CompiledGraph, build_graph
 from cthulhu.utils.progbar import Progbar
 
 
@@ -33,8 +32,8 @@ class TrainableModel:
 
     def _init_training(self) -> None:
         self.optimizer: Optional[optimizers.Optimizer] = None
-        self.loss_fn: Any = None
-        self.metric_fns: list[tuple[str, Any]] = []
+        self._conjure_args: Optional[tuple] = None  # (loss, loss_weights, metrics)
+        self._output_specs: Optional[list[outputs.OutputSpec]] = None
         self.stop_training = False
         self.history: Optional[History] = None
         self._compiled: dict[str, CompiledGraph] = {}
@@ -48,16 +47,17 @@ class TrainableModel:
         self._compiled.clear()
         self._plans.clear()
         self._tuners.clear()
+        self._output_specs = None
 
     # ---- conjure ------------------------------------------------------------------------
     def conjure(self, optimizer, loss=None, metrics=None, loss_weights=None,
                 sample_weight_mode=None, weighted_metrics=None, target_tensors=None,
                 **kwargs: Any) -> None:
-        """Configure training (Keras ``compile``): optimizer, loss and metrics."""
+        """Configure training (Keras ``compile``): optimizer, loss(es), metrics and loss
+        weights; losses, weights and metrics may be given per output as lists or dicts."""
         if kwargs:
             raise TypeError(f"conjure() got unexpected keyword argument(s) {sorted(kwargs)}")
-        _not_supported("conjure", loss_weights=loss_weights,
-                       sample_weight_mode=sample_weight_mode,
+        _not_supported("conjure", sample_weight_mode=sample_weight_mode,
                        weighted_metrics=weighted_metrics, target_tensors=target_tensors)
         if loss is None:
             raise ValueError("conjure() needs a loss, e.g. loss='categorical_crossentropy'")
@@ -65,43 +65,33 @@ class TrainableModel:
             self.optimizer = optimizers.get(optimizer)
         except ValueError as err:
             raise ValueError(f"Invalid optimizer: {err}") from None
-        try:
-            self.loss_fn = losses.get(loss)
-        except ValueError as err:
-            raise ValueError(f"Invalid loss: {err}") from None
-        if not isinstance(metrics or [], (list, tuple)):
-            raise ValueError(f"metrics must be a list, got {type(metrics).__name__}")
-        self._metric_identifiers = list(metrics or [])
-        for ident in self._metric_identifiers:
-            if not metrics_module.is_shape_resolved(ident):
-                try:
-                    metrics_module.get(ident)
-                except ValueError as err:
-                    raise ValueError(f"Invalid metric: {err}") from None
-        self.metric_fns = []
+        outputs.check_metric_identifiers(metrics)
+        self._conjure_args = (loss, loss_weights, metrics)
         self._invalidate()
         if self.built:
-            self._resolve_metrics()
+            self.output_specs  # noqa: B018  (resolve now: bad losses fail at conjure)
 
     compile = conjure
 
-    def _resolve_metrics(self) -> None:
-        self.metric_fns = []
-        for ident in self._metric_identifiers:
-            if metrics_module.is_shape_resolved(ident):
-                want = target_shape(self.loss_fn, self.output_shape)
-                fn = metrics_module.resolve(ident, want, self.output_shape)
-                name = ident
-            else:
-                try:
-                    fn = metrics_module.get(ident)
-                except ValueError as err:
-                    raise ValueError(f"Invalid metric: {err}") from None
-                name = ident if isinstance(ident, str) else getattr(fn, "__name__", "metric")
-            self.metric_fns.append((name, fn))
+    @property
+    def output_specs(self) -> list[outputs.OutputSpec]:
+        """Each output's loss, loss weight and metrics, as conjure resolved them."""
+        if self._output_specs is None:
+            if self._conjure_args is None:
+                raise RuntimeError("the model is not conjured yet")
+            loss, loss_weights, metrics = self._conjure_args
+            self._output_specs = outputs.resolve(self.output_names, self._output_shapes(),
+                                                 loss, loss_weights, metrics)
+        return self._output_specs
+
+    @property
+    def loss_fn(self) -> Any:
+        """The loss of a single-output model (Keras ``model.loss``)."""
+        return self.output_specs[0].loss if len(self.output_specs) == 1 else \
+            [spec.loss for spec in self.output_specs]
 
     def _output_names(self, mode: str) -> list[str]:
-        return ["loss"] + [name for name, _ in self.metric_fns]
+        return outputs.log_names(self.output_specs)
 
     def _require_conjured(self, method: str) -> None:
         if self.optimizer is None:
@@ -112,8 +102,6 @@ class TrainableModel:
     def _compiled_graph(self, mode: str) -> CompiledGraph:
         compiled = self._compiled.get(mode)
         if compiled is None:
-            if mode != "predict" and not self.metric_fns and self._metric_identifiers:
-                self._resolve_metrics()
             compiled = build_graph(self, mode)
             self._compiled[mode] = compiled
         return compiled
@@ -152,22 +140,39 @@ class TrainableModel:
                                  "input_shape, or call it on data first")
             self.build((None,) + tuple(x.shape[1:]))
 
-    def _standardize(self, x, y=None, need_y=True) -> tuple:
-        x = data.as_array(x, "input")
-        self._build_from_data_shape(x)
-        x = data.check_shape(x, self.input_shape, "input", self._input_name())
-        if len(x) == 0:
+    def _inputs(self, x) -> list[np.ndarray]:
+        xs = data.to_list(x, self.input_names, "input")
+        self._build_from_data_shape(xs[0])
+        xs = [data.check_shape(a, shape, "input", name)
+              for a, shape, name in zip(xs, self._input_shapes(), self.input_names)]
+        for a in xs[1:]:
+            if len(a) != len(xs[0]):
+                raise ValueError(f"All input arrays should have the same number of samples. "
+                                 f"Got array shapes: {[a.shape for a in xs]}")
+        if len(xs[0]) == 0:
             raise ValueError("Error when checking model input: the input array is empty "
                              "(0 samples)")
-        if not need_y:
-            return x, None
+        return xs
+
+    def _arrays(self, x, y, sample_weight=None, class_weight=None) -> list[np.ndarray]:
+        """Inputs, then each output's targets and sample weights: the plan's input order."""
+        xs = self._inputs(x)
         if y is None:
             raise ValueError("target data y is required for training and evaluation")
-        y = data.as_array(y, "target")
-        want = target_shape(self.loss_fn, self.output_shape)
-        y = data.check_shape(y, want, "target", self._output_name())
-        data.check_same_length(x, y)
-        return x, y
+        specs = self.output_specs
+        ys = data.to_list(y, self.output_names, "target")
+        ys = [data.check_shape(a, spec.target_shape, "target", spec.name)
+              for a, spec in zip(ys, specs)]
+        for a in ys:
+            data.check_same_length(xs[0], a)
+        if class_weight is not None and len(specs) > 1:
+            raise NotImplementedError("class_weight for a model with several outputs is not "
+                                      "supported; use sample_weight per output")
+        arrays = list(xs)
+        for target, sw in zip(ys, data.per_output(sample_weight, self.output_names,
+                                                  "sample_weight")):
+            arrays += [target, data.sample_weights(target, sw, class_weight, K.floatx())]
+        return arrays
 
     # ---- summon -------------------------------------------------------------------------
     def summon(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
@@ -186,8 +191,7 @@ class TrainableModel:
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
         batch_size = data.check_batch_size(batch_size)
-        x, y = self._standardize(x, y)
-        weights = data.sample_weights(y, sample_weight, class_weight, K.floatx())
+        arrays = self._arrays(x, y, sample_weight, class_weight)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         val = None
@@ -195,22 +199,24 @@ class TrainableModel:
             val = self._validation_arrays(validation_data)
         elif validation_split > 0.0:
             # The last samples, taken before any shuffling, as Keras does.
-            split = int(len(x) * (1.0 - validation_split))
-            if split == 0 or split == len(x):
+            n = len(arrays[0])
+            split = int(n * (1.0 - validation_split))
+            if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
-                                 f"no validation samples out of {len(x)}")
-            val = (x[split:], y[split:], weights[split:])
-            x, y, weights = x[:split], y[:split], weights[:split]
+                                 f"no validation samples out of {n}")
+            val = [a[split:] for a in arrays]
+            arrays = [a[:split] for a in arrays]
         validate_after = data.validation_epochs(validation_freq, epochs)
         self.history = History()
         names = self._output_names("train")
-        n_steps = (len(x) + batch_size - 1) // batch_size
+        n_samples = len(arrays[0])
+        n_steps = (n_samples + batch_size - 1) // batch_size
         params = {"batch_size": batch_size, "epochs": epochs, "steps": n_steps,
-                  "samples": len(x), "verbose": verbose, "metrics": names}
+                  "samples": n_samples, "verbose": verbose, "metrics": names}
         # History comes last, so that it records what other callbacks add to the logs.
         cbs = CallbackList(list(callbacks or []) + [self.history], self, params)
         self.stop_training = False
-        self._plan("train", min(batch_size, len(x)))  # compile before the first epoch
+        self._plan("train", min(batch_size, n_samples))  # compile before the first epoch
         cbs.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             if verbose:
@@ -218,9 +224,9 @@ class TrainableModel:
             cbs.call("on_epoch_begin", epoch, {})
             progbar = Progbar(n_steps, verbose=verbose, stateful_metrics=names) \
                 if verbose else None
-            logs = loops.run_epoch(self, x, y, weights, batch_size, shuffle, cbs, progbar)
+            logs = loops.run_epoch(self, arrays, batch_size, shuffle, cbs, progbar)
             if val is not None and epoch in validate_after:
-                scores = loops.evaluate_arrays(self, *val, batch_size, 0, cbs)
+                scores = loops.evaluate_arrays(self, val, batch_size, 0, cbs)
                 logs.update({f"val_{k}": v for k, v in zip(names, scores)})
             if progbar is not None:
                 progbar.update(n_steps, list(logs.items()), finalize=True)
@@ -230,13 +236,12 @@ class TrainableModel:
         cbs.call("on_train_end", {})
         return self.history
 
-    def _validation_arrays(self, validation_data) -> tuple:
+    def _validation_arrays(self, validation_data) -> list[np.ndarray]:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                              "(x_val, y_val, val_sample_weight)")
-        x_val, y_val = self._standardize(validation_data[0], validation_data[1])
         sw = validation_data[2] if len(validation_data) == 3 else None
-        return x_val, y_val, data.sample_weights(y_val, sw, None, K.floatx())
+        return self._arrays(validation_data[0], validation_data[1], sw)
 
     fit = summon
 
@@ -249,10 +254,9 @@ class TrainableModel:
         self._require_conjured("evaluating")
         _not_supported("evaluate", steps=steps)
         batch_size = data.check_batch_size(batch_size)
-        x, y = self._standardize(x, y)
-        weights = data.sample_weights(y, sample_weight, None, K.floatx())
+        arrays = self._arrays(x, y, sample_weight)
         cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
-        scores = loops.evaluate_arrays(self, x, y, weights, batch_size, verbose, cbs)
+        scores = loops.evaluate_arrays(self, arrays, batch_size, verbose, cbs)
         return scores[0] if len(scores) == 1 else scores
 
     @property
@@ -260,8 +264,6 @@ class TrainableModel:
         """The names of what evaluate and the *_on_batch methods return, in order."""
         if self.optimizer is None:
             return []
-        if self._metric_identifiers and not self.metric_fns and self.built:
-            self._resolve_metrics()
         return self._output_names("test")
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None,
@@ -271,21 +273,22 @@ class TrainableModel:
             raise TypeError(f"predict() got unexpected keyword argument(s) {sorted(kwargs)}")
         _not_supported("predict", steps=steps)
         batch_size = data.check_batch_size(batch_size)
-        x, _ = self._standardize(x, need_y=False)
+        xs = self._inputs(x)
         cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
-        return loops.predict_arrays(self, x, batch_size, verbose, cbs)
+        results = loops.predict_arrays(self, xs, batch_size, verbose, cbs)
+        return results[0] if len(results) == 1 else results
 
     # ---- single batches -----------------------------------------------------------------
     def _run_batch(self, mode: str, x, y, sample_weight, class_weight, reset_metrics: bool):
-        x, y = self._standardize(x, y)
-        weights = data.sample_weights(y, sample_weight, class_weight, K.floatx())
-        plan = self._plan(mode, len(x))
-        data.BatchFeeder([x, y, weights]).slice(0, len(x), plan.inputs)
-        self._run_plan(mode, len(x))
+        arrays = self._arrays(x, y, sample_weight, class_weight)
+        rows = len(arrays[0])
+        plan = self._plan(mode, rows)
+        data.BatchFeeder(arrays).slice(0, rows, plan.inputs)
+        self._run_plan(mode, rows)
         scores = np.array([float(plan.outputs[name]) for name in self._output_names(mode)])
         # reset_metrics=False: the returned values average every batch since the last reset.
         totals, count = self._batch_totals.get(mode, (0.0, 0))
-        totals, count = totals + scores * len(x), count + len(x)
+        totals, count = totals + scores * rows, count + rows
         self._batch_totals[mode] = (0.0, 0) if reset_metrics else (totals, count)
         result = [float(v) for v in totals / count]
         return result[0] if len(result) == 1 else result
@@ -304,19 +307,21 @@ class TrainableModel:
         self._require_conjured("evaluating")
         return self._run_batch("test", x, y, sample_weight, None, reset_metrics)
 
-    def predict_on_batch(self, x) -> np.ndarray:
+    def predict_on_batch(self, x) -> Any:
         """Predictions for one batch, in one plan call."""
         plan = self._plans.get("predict")
-        if type(x) is np.ndarray and plan is not None and x.ndim == len(self.input_shape) \
-                and 0 < len(x) <= plan.capacity and x.shape[1:] == self.input_shape[1:]:
-            rows = len(x)  # fast path: shapes already known to fit
+        if type(x) is np.ndarray and plan is not None and len(plan.inputs) == 1 \
+                and x.shape[1:] == plan.inputs[0].shape[1:] and 0 < len(x) <= plan.capacity:
+            xs = [x]  # fast path: one input whose shape is known to fit
         else:
-            x, _ = self._standardize(x, need_y=False)
-            rows = len(x)
-            plan = self._plan("predict", rows)
-        np.copyto(plan.inputs[0][:rows], x, casting="unsafe")
+            xs = self._inputs(x)
+            plan = self._plan("predict", len(xs[0]))
+        rows = len(xs[0])
+        for buffer, array in zip(plan.inputs, xs):
+            np.copyto(buffer[:rows], array, casting="unsafe")
         plan.run(rows)
-        return plan.outputs["predictions"][:rows].copy()
+        results = [out[:rows].copy() for out in plan.outputs.values()]
+        return results[0] if len(results) == 1 else results
 
 
 __all__ = ["TrainableModel", "Callback"]

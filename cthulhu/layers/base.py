@@ -137,15 +137,19 @@ class Layer:
     def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
         return inputs
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        """Shape inference by tracing ``call`` on a throwaway graph."""
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Shape inference by tracing ``call`` on a throwaway graph. A list of shapes stands
+        for several inputs; several outputs give a list of shapes."""
         self._ensure_built(input_shape)
+        several = isinstance(input_shape, list)
         trace = K.Trace(Builder(self.dtype), training=False)
         with K.tracing(trace):
-            x = K.Tensor(trace.builder.input(tuple(input_shape), self.dtype), input_shape,
-                         self.dtype)
+            xs = [K.Tensor(trace.builder.input(tuple(s), self.dtype), tuple(s), self.dtype)
+                  for s in (input_shape if several else [input_shape])]
             trace.builder.origin = self.name
-            out = self.call(x, training=False)
+            out = self.call(xs if several else xs[0], training=False)
+        if isinstance(out, (list, tuple)):
+            return [tuple(o.shape) for o in out]
         return tuple(out.shape)
 
     def _ensure_built(self, input_shape: tuple) -> None:
@@ -156,30 +160,36 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
-    def __call__(self, inputs: K.Tensor, **kwargs: Any) -> K.Tensor:
-        if not isinstance(inputs, K.Tensor):
-            raise TypeError(f"Layer {self.name!r} was called on {type(inputs).__name__}; "
-                            f"layers are called on symbolic tensors (from Input or another "
-                            f"layer)")
+    def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+        tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        for t in tensors:
+            if not isinstance(t, K.Tensor):
+                raise TypeError(f"Layer {self.name!r} was called on {type(t).__name__}; "
+                                f"layers are called on symbolic tensors (from Input or "
+                                f"another layer)")
         if kwargs:
             raise NotImplementedError(f"calling a layer with {sorted(kwargs)} is not "
                                       f"supported yet")
-        if inputs.value is not None:  # inside a trace: emit IR directly
+        if tensors and tensors[0].value is not None:  # inside a trace: emit IR directly
             return self.trace_call(inputs, K.current_trace().training)
-        shape = self.compute_output_shape(inputs.shape)
-        out = K.Tensor(None, shape, self.dtype, (self, len(self._inbound_nodes), 0),
-                       f"{self.name}/output")
-        self._inbound_nodes.append(Node(self, [inputs], [out]))
-        return out
+        several = isinstance(inputs, (list, tuple))
+        shapes = [t.shape for t in tensors]
+        out_shape = self.compute_output_shape(shapes if several else shapes[0])
+        out_shapes = out_shape if isinstance(out_shape, list) else [out_shape]
+        index = len(self._inbound_nodes)
+        outs = [K.Tensor(None, s, self.dtype, (self, index, i), f"{self.name}/output_{i}")
+                for i, s in enumerate(out_shapes)]
+        self._inbound_nodes.append(Node(self, tensors, outs))
+        return outs if isinstance(out_shape, list) else outs[0]
 
-    def trace_call(self, x: K.Tensor, training: bool) -> K.Tensor:
-        """Emit this layer's IR into the current trace."""
-        self._ensure_built(x.shape)
+    def trace_call(self, x: Any, training: bool) -> Any:
+        """Emit this layer's IR into the current trace (x: a tensor or a list of them)."""
+        self._ensure_built([t.shape for t in x] if isinstance(x, (list, tuple)) else x.shape)
         trace = K.current_trace()
         saved, trace.builder.origin = trace.builder.origin, self.name
         try:
             out = self.call(x, training=training)
-            if self.activity_regularizer is not None:
+            if self.activity_regularizer is not None and isinstance(out, K.Tensor):
                 # Keras divides the activity penalty by the batch size.
                 penalty = self.activity_regularizer(out)
                 trace.penalties.append(penalty / K.Tensor(trace.builder.emit(

@@ -73,8 +73,8 @@ def test_unsupported_arguments_raise_not_implemented():
     x, y, _ = _data()
     with pytest.raises(NotImplementedError, match="temporal"):
         model.summon(x, y, sample_weight=np.ones((len(x), 2)), verbose=0)
-    with pytest.raises(NotImplementedError, match="loss_weights"):
-        _model().conjure("sgd", "mse", loss_weights=[1.0])
+    with pytest.raises(NotImplementedError, match="sample_weight_mode"):
+        _model().conjure("sgd", "mse", sample_weight_mode="temporal")
 
 
 def test_training_learns_and_history_records_epochs():
