@@ -1,4 +1,4 @@
-"""cthulhu.models: Pile (Keras ``Sequential``)."""
+"""cthulhu.models: Pile (Keras ``Sequential``) and Lump (Keras ``Model``)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu import backend as K
+from cthulhu.engine.functional import Lump, Model
 from cthulhu.engine.training import TrainableModel
 from cthulhu.layers.base import InputLayer, Layer
 
 
-class Pile(TrainableModel):
-    """A linear stack of layers (Keras ``Sequential``)."""
+class Pile(Layer, TrainableModel):
+    """A linear stack of layers (Keras ``Sequential``); also usable as a layer."""
 
     def __init__(self, layers: Optional[list] = None, name: Optional[str] = None) -> None:
-        uid = K.get_uid("pile")
-        self.name = name or ("pile" if uid == 1 else f"pile_{uid - 1}")
+        super().__init__(name=name)
         self._layers: list[Layer] = []
         self._input_shape: Optional[tuple] = None
         self.built = False
@@ -102,6 +102,18 @@ class Pile(TrainableModel):
     def _output_shapes(self) -> list[tuple]:
         return [self.output_shape]
 
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        """As a layer nested in another model."""
+        return self.trace_forward([inputs], training)[0]
+
+    @property
+    def constraints(self) -> dict:  # as a nested layer
+        return self.weight_constraints()
+
+    @constraints.setter
+    def constraints(self, value: dict) -> None:
+        pass  # Layer.__init__ sets an empty dict; a Pile's constraints are its layers'
+
     def trace_forward(self, xs: list[K.Tensor], training: bool) -> list[K.Tensor]:
         if not self._layers:
             raise ValueError("the Pile has no layers")
@@ -128,12 +140,11 @@ class Pile(TrainableModel):
     def weights(self) -> list[K.Variable]:
         return [w for layer in self._layers for w in layer.weights]
 
-    @property
-    def trainable_weights(self) -> list[K.Variable]:
-        return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[K.Variable]:
+        if not self.trainable:
+            return self.weights
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     def get_weights(self) -> list[np.ndarray]:
@@ -146,6 +157,12 @@ class Pile(TrainableModel):
     def weight_constraints(self) -> dict:
         """id(weight) -> constraint, for every constrained weight of the model."""
         return {k: c for layer in self._layers for k, c in layer.constraints.items()}
+
+    @property
+    def trainable_weights(self) -> list[K.Variable]:
+        if not self.trainable:
+            return []
+        return [w for layer in self._layers for w in layer.trainable_weights]
 
     def set_weights(self, weights: list) -> None:
         params = self.weights
@@ -199,4 +216,5 @@ class Pile(TrainableModel):
 
 
 Sequential = Pile
-__all__ = ["Pile", "Sequential"]
+
+__all__ = ["Pile", "Sequential", "Lump", "Model"]
