@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import cthulhu
+from compiler.interpret import interpret
 from cthulhu import backend as K
 from cthulhu.engine.graphs import build_graph
 from cthulhu.layers import Daoloth, Input
 from cthulhu.models import Lump, Model, Pile
-from compiler.interpret import interpret
 
 
 def _xy(n=48, seed=0):
