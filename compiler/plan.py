@@ -159,7 +159,6 @@ class Plan:
         """Run the plan ``repeats`` times and list the median time of each kernel call.
 
         Note: a training plan updates its state on every run."""
-        import numpy as np
         times = np.median([self.program.profile(n_rows) for _ in range(repeats)], axis=0)
         total = float(times.sum())
         lines = [f"plan {self.name}: {total * 1e3:.3f} ms for {n_rows} rows"]
