@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from cthulhu import backend as K
 from cthulhu.engine.functional import Lump, Model
+from cthulhu.engine.model_utils import find_layer, print_summary
 from cthulhu.engine.training import TrainableModel
 from cthulhu.layers.base import InputLayer, Layer
 
@@ -123,17 +124,8 @@ class Pile(Layer, TrainableModel):
         return [x]
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
-        if index is not None:
-            if not -len(self._layers) <= index < len(self._layers):
-                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
-                                 f"has {len(self._layers)} layers.")
-            return self._layers[index]
-        if name is None:
-            raise ValueError("Provide either a layer name or layer index.")
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}.")
+        """A layer by index (which wins when both are given) or by name."""
+        return find_layer(self._layers, name, index)
 
     # ---- weights ------------------------------------------------------------------------
     @property
@@ -187,27 +179,10 @@ class Pile(Layer, TrainableModel):
         if not self.built:
             raise ValueError("This model has not yet been built. Build the model first by "
                              "calling `build()` or by giving the first layer an input_shape.")
-        cols = [29, 26, line_length - 55]
-        rule = "_" * line_length
-
-        def row(*fields: Any) -> str:
-            return "".join(f" {str(f):<{w - 1}}" for f, w in zip(fields, cols)).rstrip()
-
-        print_fn(f'Model: "{self.name}"')
-        print_fn(rule)
-        print_fn(row("Layer (type)", "Output Shape", "Param #"))
-        print_fn("=" * line_length)
-        for i, layer in enumerate(self._layers):
-            print_fn(row(f"{layer.name} ({type(layer).__name__})", self._shapes[i + 1],
-                         layer.count_params()))
-            print_fn("")
+        rows = [(f"{layer.name} ({type(layer).__name__})", self._shapes[i + 1],
+                 layer.count_params()) for i, layer in enumerate(self._layers)]
         trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
-        total = self.count_params()
-        print_fn("=" * line_length)
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
-        print_fn(rule)
+        print_summary(self.name, rows, trainable, self.count_params(), line_length, print_fn)
 
     def get_config(self) -> dict:
         return {"name": self.name, "layers": [

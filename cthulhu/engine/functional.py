@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu import backend as K
+from cthulhu.engine.model_utils import find_layer, print_summary
 from cthulhu.engine.training import TrainableModel
 from cthulhu.layers.base import InputLayer, Layer, Node
 
@@ -127,17 +128,7 @@ class Lump(Layer, TrainableModel):
 
     def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
         """A layer by index (which wins when both are given) or by name."""
-        if index is not None:
-            if not -len(self._layers) <= index < len(self._layers):
-                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
-                                 f"has {len(self._layers)} layers.")
-            return self._layers[index]
-        if name is None:
-            raise ValueError("Provide either a layer name or layer index.")
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}.")
+        return find_layer(self._layers, name, index)
 
     # ---- tracing ------------------------------------------------------------------------
     def trace_forward(self, xs: list[K.Tensor], training: bool) -> list[K.Tensor]:
@@ -215,30 +206,14 @@ class Lump(Layer, TrainableModel):
 
     # ---- display ------------------------------------------------------------------------
     def summary(self, line_length: int = 65, print_fn=print) -> None:
-        cols = [29, 26, line_length - 55]
-        rule = "_" * line_length
-
-        def row(*fields: Any) -> str:
-            return "".join(f" {str(f):<{w - 1}}" for f, w in zip(fields, cols)).rstrip()
-
-        print_fn(f'Model: "{self.name}"')
-        print_fn(rule)
-        print_fn(row("Layer (type)", "Output Shape", "Param #"))
-        print_fn("=" * line_length)
+        rows = []
         for layer in self._layers:
             shapes = [tuple(t.shape) for node in layer._inbound_nodes
                       if node in self._nodes for t in node.outputs]
-            shape = shapes[0] if len(shapes) == 1 else shapes
-            print_fn(row(f"{layer.name} ({type(layer).__name__})", shape,
-                         layer.count_params()))
-            print_fn("")
-        print_fn("=" * line_length)
+            rows.append((f"{layer.name} ({type(layer).__name__})",
+                         shapes[0] if len(shapes) == 1 else shapes, layer.count_params()))
         trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
-        total = self.count_params()
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
-        print_fn(rule)
+        print_summary(self.name, rows, trainable, self.count_params(), line_length, print_fn)
 
 
 Model = Lump
