@@ -99,6 +99,11 @@ def _losses_and_metrics(model: Any, trace: K.Trace, y_preds: list[K.Tensor]) -> 
         total = weighted if total is None else total + weighted
         for name, fn in spec.metrics:
             metric_values[name] = K.mean(fn(y_true, y_pred)).value
+        for name, fn in spec.weighted_metrics:
+            # Sums, so that batches combine exactly: the loop divides total by total.
+            values = fn(y_true, y_pred)
+            metric_values[name] = K.sum(values * weights).value
+            metric_values[name + "/weight"] = K.sum(weights).value
     for penalty in model.regularization_penalties() + trace.penalties:
         total = total + penalty
     outputs = {"loss": total.value}

@@ -20,13 +20,49 @@ def _n_steps(n: int, batch_size: int) -> int:
     return (n + batch_size - 1) // batch_size
 
 
+class Accumulator:
+    """Running averages of the values a plan logs: a mean over samples for loss and
+    metrics, or, for a weighted metric (which logs ``name`` = sum(value * weight) and
+    ``name/weight`` = sum(weight)), the ratio of the two sums."""
+
+    def __init__(self, plan: Any, names: list[str]) -> None:
+        self.names = names
+        self.bind(plan)
+        self.num = np.zeros(len(names))
+        self.den = np.zeros(len(names))
+
+    def bind(self, plan: Any) -> None:
+        """Read from ``plan`` (after a rebuild, e.g. for a new learning rate)."""
+        self.values = [plan.outputs[name] for name in self.names]
+        self.weights = [plan.outputs.get(name + "/weight") for name in self.names]
+
+    def add(self, rows: int) -> None:
+        for j, (value, weight) in enumerate(zip(self.values, self.weights)):
+            if weight is None:
+                self.num[j] += float(value) * rows
+                self.den[j] += rows
+            else:
+                self.num[j] += float(value)
+                self.den[j] += float(weight)
+
+    def result(self) -> dict[str, float]:
+        return {name: float(self.num[j] / self.den[j]) if self.den[j] else 0.0
+                for j, name in enumerate(self.names)}
+
+    def last_batch(self) -> dict[str, float]:
+        out = {}
+        for name, value, weight in zip(self.names, self.values, self.weights):
+            w = 1.0 if weight is None else float(weight)
+            out[name] = float(value) / w if w else 0.0
+        return out
+
+
 def run_epoch(model: Any, arrays: list[np.ndarray], batch_size: int, shuffle: Any,
               callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
     """One epoch over ``arrays``: the plan's inputs (x's, then each output's y and weights)."""
     n = len(arrays[0])
     plan = model._plan("train", min(batch_size, n))
-    names = model._output_names("train")
-    outs = [plan.outputs[name] for name in names]
+    logs = Accumulator(plan, model._output_names("train"))
     feeder = BatchFeeder(arrays)
     if shuffle == "batch":
         index = batch_shuffled_index(n, batch_size)
@@ -34,9 +70,7 @@ def run_epoch(model: Any, arrays: list[np.ndarray], batch_size: int, shuffle: An
         index = np.arange(n, dtype=np.int64)
         if shuffle:
             np.random.shuffle(index)
-    totals = np.zeros(len(names))
     per_batch = callbacks.active
-    seen = 0
     for step in range(_n_steps(n, batch_size)):
         batch = index[step * batch_size:(step + 1) * batch_size]
         rows = len(batch)
@@ -44,23 +78,18 @@ def run_epoch(model: Any, arrays: list[np.ndarray], batch_size: int, shuffle: An
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
             if model.optimizer.version != model._optimizer_version:  # e.g. a new lr
                 plan = model._plan("train", min(batch_size, n))
-                outs = [plan.outputs[name] for name in names]
+                logs.bind(plan)
         feeder.gather(batch, plan.inputs)
         model._run_plan("train", rows)
-        for j, out in enumerate(outs):
-            totals[j] += float(out) * rows
-        seen += rows
-        if per_batch or progbar is not None:
-            logs = {name: totals[j] / seen for j, name in enumerate(names)}
-            if progbar is not None:  # the caller finalizes it, after validation
-                progbar.update(step + 1, list(logs.items()), finalize=False)
-            if per_batch:
-                callbacks.call("on_train_batch_end", step,
-                               {"batch": step, "size": rows,
-                                **{k: float(outs[j]) for j, k in enumerate(names)}})
+        logs.add(rows)
+        if progbar is not None:  # the caller finalizes it, after validation
+            progbar.update(step + 1, list(logs.result().items()), finalize=False)
+        if per_batch:
+            callbacks.call("on_train_batch_end", step,
+                           {"batch": step, "size": rows, **logs.last_batch()})
         if model.stop_training:
             break
-    return {name: float(totals[j] / max(seen, 1)) for j, name in enumerate(names)}
+    return logs.result()
 
 
 def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbose: int,
@@ -68,11 +97,10 @@ def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbo
     n = len(arrays[0])
     plan = model._plan("test", min(batch_size, max(n, 1)))
     names = model._output_names("test")
-    outs = [plan.outputs[name] for name in names]
+    logs = Accumulator(plan, names)
     feeder = BatchFeeder(arrays)
     steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None
-    totals = np.zeros(len(names))
     per_batch = callbacks is not None and callbacks.overrides("on_test_batch_begin",
                                                               "on_test_batch_end")
     if callbacks is not None:
@@ -83,18 +111,16 @@ def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbo
             callbacks.call("on_test_batch_begin", step, {"batch": step, "size": stop - start})
         feeder.slice(start, stop, plan.inputs)
         model._run_plan("test", stop - start)
-        for j, out in enumerate(outs):
-            totals[j] += float(out) * (stop - start)
+        logs.add(stop - start)
         if progbar is not None:
-            progbar.update(step + 1, [(k, totals[j] / stop) for j, k in enumerate(names)])
+            progbar.update(step + 1, list(logs.result().items()))
         if per_batch:
             callbacks.call("on_test_batch_end", step,
-                           {"batch": step, "size": stop - start,
-                            **{k: totals[j] / stop for j, k in enumerate(names)}})
-    scores = [float(t / n) for t in totals]
+                           {"batch": step, "size": stop - start, **logs.result()})
+    scores = logs.result()
     if callbacks is not None:
-        callbacks.call("on_test_end", dict(zip(names, scores)))
-    return scores
+        callbacks.call("on_test_end", scores)
+    return [scores[name] for name in names]
 
 
 def predict_arrays(model: Any, xs: list[np.ndarray], batch_size: int, verbose: int,

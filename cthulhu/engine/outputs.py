@@ -18,6 +18,8 @@ class OutputSpec:
     loss: Any  # a loss function or a Loss instance
     weight: float = 1.0
     metrics: list[tuple[str, Callable]] = field(default_factory=list)  # (log name, function)
+    # Metrics averaged with the sample weights as weights (conjure's weighted_metrics).
+    weighted_metrics: list[tuple[str, Callable]] = field(default_factory=list)
 
     @property
     def target_shape(self) -> tuple:
@@ -84,25 +86,40 @@ def _metric_lists(metrics: Any, names: list[str]) -> list[list]:
     return [list(metrics) for _ in names]
 
 
+def _metric_function(ident: Any, spec: OutputSpec) -> tuple[str, Callable]:
+    if metrics_module.is_shape_resolved(ident):
+        return ident, metrics_module.resolve(ident, spec.target_shape, spec.shape)
+    fn = metrics_module.get(ident)
+    return (ident if isinstance(ident, str) else getattr(fn, "__name__", "metric")), fn
+
+
 def resolve(names: list[str], shapes: list[tuple], loss: Any, loss_weights: Any,
-            metrics: Any) -> list[OutputSpec]:
+            metrics: Any, weighted_metrics: Any = None) -> list[OutputSpec]:
     specs = []
     loss_list = _per_output(loss, names, "loss", None)
     weight_list = _per_output(loss_weights, names, "loss_weights", 1.0) \
         if loss_weights is not None else [1.0] * len(names)
     several = len(names) > 1
-    for name, shape, loss_id, weight, metric_ids in zip(
-            names, shapes, loss_list, weight_list, _metric_lists(metrics, names)):
+    taken: set[str] = set()
+    for name, shape, loss_id, weight, metric_ids, weighted_ids in zip(
+            names, shapes, loss_list, weight_list, _metric_lists(metrics, names),
+            _metric_lists(weighted_metrics, names)):
         spec = OutputSpec(name, tuple(shape), _resolve_loss(loss_id, name), float(weight))
+        prefix = f"{name}_" if several else ""
         for ident in metric_ids:
-            if metrics_module.is_shape_resolved(ident):
-                fn = metrics_module.resolve(ident, spec.target_shape, spec.shape)
-                metric_name = ident
-            else:
-                fn = metrics_module.get(ident)
-                metric_name = ident if isinstance(ident, str) else getattr(
-                    fn, "__name__", "metric")
-            spec.metrics.append((f"{name}_{metric_name}" if several else metric_name, fn))
+            metric_name, fn = _metric_function(ident, spec)
+            spec.metrics.append((prefix + metric_name, fn))
+            taken.add(prefix + metric_name)
+        for ident in weighted_ids:
+            # As reference Keras: "weighted_" only when the plain name is already taken.
+            metric_name, fn = _metric_function(ident, spec)
+            log_name = prefix + metric_name
+            if log_name in taken:
+                log_name = prefix + "weighted_" + metric_name
+            if log_name in taken:
+                raise ValueError(f"Found two weighted metrics with the same name: {log_name}")
+            spec.weighted_metrics.append((log_name, fn))
+            taken.add(log_name)
         specs.append(spec)
     return specs
 
@@ -112,4 +129,5 @@ def log_names(specs: list[OutputSpec]) -> list[str]:
     names = ["loss"]
     if len(specs) > 1:
         names += [f"{spec.name}_loss" for spec in specs]
-    return names + [metric_name for spec in specs for metric_name, _ in spec.metrics]
+    return names + [metric_name for spec in specs
+                    for metric_name, _ in spec.metrics + spec.weighted_metrics]

@@ -39,7 +39,7 @@ class TrainableModel:
         self._compiled: dict[str, CompiledGraph] = {}
         self._plans: dict[str, Any] = {}
         self._tuners: dict[str, ThreadTuner] = {}
-        self._batch_totals: dict[str, tuple] = {}
+        self._batch_totals: dict[str, Any] = {}
         self._optimizer_version = -1
 
     def _invalidate(self) -> None:
@@ -58,7 +58,7 @@ class TrainableModel:
         if kwargs:
             raise TypeError(f"conjure() got unexpected keyword argument(s) {sorted(kwargs)}")
         _not_supported("conjure", sample_weight_mode=sample_weight_mode,
-                       weighted_metrics=weighted_metrics, target_tensors=target_tensors)
+                       target_tensors=target_tensors)
         if loss is None:
             raise ValueError("conjure() needs a loss, e.g. loss='categorical_crossentropy'")
         try:
@@ -66,7 +66,8 @@ class TrainableModel:
         except ValueError as err:
             raise ValueError(f"Invalid optimizer: {err}") from None
         outputs.check_metric_identifiers(metrics)
-        self._conjure_args = (loss, loss_weights, metrics)
+        outputs.check_metric_identifiers(weighted_metrics)
+        self._conjure_args = (loss, loss_weights, metrics, weighted_metrics)
         self._invalidate()
         if self.built:
             self.output_specs  # noqa: B018  (resolve now: bad losses fail at conjure)
@@ -79,9 +80,8 @@ class TrainableModel:
         if self._output_specs is None:
             if self._conjure_args is None:
                 raise RuntimeError("the model is not conjured yet")
-            loss, loss_weights, metrics = self._conjure_args
             self._output_specs = outputs.resolve(self.output_names, self._output_shapes(),
-                                                 loss, loss_weights, metrics)
+                                                 *self._conjure_args)
         return self._output_specs
 
     @property
@@ -285,12 +285,18 @@ class TrainableModel:
         plan = self._plan(mode, rows)
         data.BatchFeeder(arrays).slice(0, rows, plan.inputs)
         self._run_plan(mode, rows)
-        scores = np.array([float(plan.outputs[name]) for name in self._output_names(mode)])
         # reset_metrics=False: the returned values average every batch since the last reset.
-        totals, count = self._batch_totals.get(mode, (0.0, 0))
-        totals, count = totals + scores * rows, count + rows
-        self._batch_totals[mode] = (0.0, 0) if reset_metrics else (totals, count)
-        result = [float(v) for v in totals / count]
+        logs = self._batch_totals.get(mode)
+        if logs is None:
+            logs = loops.Accumulator(plan, self._output_names(mode))
+        logs.bind(plan)
+        logs.add(rows)
+        if reset_metrics:
+            self._batch_totals.pop(mode, None)
+        else:
+            self._batch_totals[mode] = logs
+        values = logs.result()
+        result = [values[name] for name in self._output_names(mode)]
         return result[0] if len(result) == 1 else result
 
     def reset_metrics(self) -> None:

@@ -140,3 +140,21 @@ def test_metrics_names_order_matches_evaluate():
     assert model.metrics_names == ["loss", "accuracy"]
     scores = model.evaluate(x, y, verbose=0)
     assert len(scores) == 2 and 0 <= scores[1] <= 1
+
+
+def test_weighted_metrics_average_with_the_sample_weights():
+    x, y, labels = _data(40)
+    np.random.seed(0)
+    model = Pile([Daoloth(8, activation="tanh", input_shape=(5,)),
+                  Daoloth(3, activation="softmax")])
+    model.conjure("sgd", "categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy", "mse"])
+    assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy", "mse"]
+    weights = np.linspace(0.0, 3.0, len(x))
+    scores = model.evaluate(x, y, sample_weight=weights, batch_size=7, verbose=0)
+    p = model.predict(x)
+    hit = (p.argmax(1) == labels).astype(float)
+    assert scores[1] == pytest.approx(hit.mean(), rel=1e-6)
+    assert scores[2] == pytest.approx(np.sum(hit * weights) / weights.sum(), rel=1e-6)
+    mse = ((p - y) ** 2).mean(axis=1)
+    assert scores[3] == pytest.approx(np.sum(mse * weights) / weights.sum(), rel=1e-5)
