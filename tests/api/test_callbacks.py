@@ -235,3 +235,14 @@ def test_reduce_lr_on_plateau():
     assert history.history["lr"][-1] < 1e-9
     with pytest.raises(ValueError):
         ReduceLROnPlateau(factor=1.5)
+
+
+def test_progbar_logger_draws_a_bar_per_epoch(capsys):
+    from cthulhu.callbacks import ProgbarLogger
+    x, y = _data()
+    _model().summon(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[ProgbarLogger()])
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert "4/4 [==============================]" in out and "accuracy:" in out
+    with pytest.raises(ValueError):
+        ProgbarLogger(count_mode="minutes")
