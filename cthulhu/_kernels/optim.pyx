@@ -4,7 +4,7 @@ Formulas: see optim.pxd."""
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport fabs, fabsf, pow, sqrt, sqrtf
+from libc.math cimport fabs, fabsf, pow, powf, sqrt, sqrtf
 from cthulhu._kernels.common cimport SPLIT_ALIGN, split_point
 
 import numpy as np
@@ -12,6 +12,13 @@ import numpy as np
 from cthulhu._kernels._checks import check_array
 
 cnp.import_array()
+
+cdef inline floating _pow(floating a, floating b) noexcept nogil:
+    if floating is float:
+        return powf(a, b)
+    else:
+        return pow(a, b)
+
 
 cdef inline floating _sqrt(floating v) noexcept nogil:
     if floating is float:
@@ -83,53 +90,56 @@ cdef void sgd_update(Py_ssize_t size, floating* w, const floating* g, floating* 
 
 # ---------------------------------------------------------------- Adam / AMSGrad
 cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
-                     floating* m, floating* v, floating* vhat, floating lr_t, floating b1,
-                     floating b2, floating eps) noexcept nogil:
+                     floating* m, floating* v, floating* vhat, floating alpha, floating omb1,
+                     floating omb2, floating eps) noexcept nogil:
+    # The operations and their order are reference Keras's, in the variable's precision:
+    # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m * alpha / (sqrt(v) + eps).
     cdef Py_ssize_t i
     cdef floating gi, mi, vi, vh
-    cdef floating one = 1
-    cdef floating omb1 = one - b1
-    cdef floating omb2 = one - b2
     if vhat == NULL:
         for i in range(lo, hi):
             gi = g[i]
-            mi = b1 * m[i] + omb1 * gi
-            vi = b2 * v[i] + omb2 * (gi * gi)
+            mi = m[i] + (gi - m[i]) * omb1
+            vi = v[i] + (gi * gi - v[i]) * omb2
             m[i] = mi
             v[i] = vi
-            w[i] = w[i] - lr_t * mi / (_sqrt(vi) + eps)
+            w[i] = w[i] - (mi * alpha) / (_sqrt(vi) + eps)
     else:
         for i in range(lo, hi):
             gi = g[i]
-            mi = b1 * m[i] + omb1 * gi
-            vi = b2 * v[i] + omb2 * (gi * gi)
+            mi = m[i] + (gi - m[i]) * omb1
+            vi = v[i] + (gi * gi - v[i]) * omb2
             m[i] = mi
             v[i] = vi
             vh = vhat[i]
             vh = vi if (vi > vh) | (vi != vi) else vh     # max propagating NaN (K.maximum)
             vhat[i] = vh
-            w[i] = w[i] - lr_t * mi / (_sqrt(vh) + eps)
+            w[i] = w[i] - (mi * alpha) / (_sqrt(vh) + eps)
 
 
 cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
                       floating* v, floating* vhat, double lr, double beta1, double beta2,
                       double epsilon, double decay, int64_t step, int n_threads) noexcept nogil:
-    cdef double t = <double>step
-    cdef double lr_t = _decayed(lr, decay, step) * sqrt(1.0 - pow(beta2, t)) / \
-        (1.0 - pow(beta1, t))
-    cdef floating flr = <floating>lr_t
+    # Like reference Keras, the bias corrections use powers of the betas in the variable's
+    # precision, and the (1 - beta) factors are rounded from double once.
+    cdef floating t = <floating>step
     cdef floating b1 = <floating>beta1
     cdef floating b2 = <floating>beta2
+    cdef floating one = 1
+    cdef floating alpha = <floating>_decayed(lr, decay, step) * \
+        _sqrt(one - _pow(b2, t)) / (one - _pow(b1, t))
+    cdef floating omb1 = <floating>(1.0 - beta1)
+    cdef floating omb2 = <floating>(1.0 - beta2)
     cdef floating eps = <floating>epsilon
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if _parallel(size, n_threads):
+    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
             _adam_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
-                       w, g, m, v, vhat, flr, b1, b2, eps)
+                       w, g, m, v, vhat, alpha, omb1, omb2, eps)
     else:
-        _adam_span(0, size, w, g, m, v, vhat, flr, b1, b2, eps)
+        _adam_span(0, size, w, g, m, v, vhat, alpha, omb1, omb2, eps)
 
 
 # ---------------------------------------------------------------- RMSprop

@@ -61,6 +61,47 @@ def collect_nodes(inputs: list[K.Tensor], outputs: list[K.Tensor]) -> list[Node]
     return order
 
 
+def keras_layer_order(inputs: list[K.Tensor], outputs: list[K.Tensor]) -> list[Layer]:
+    """Layers in Keras's order: by decreasing depth (distance from the outputs), then in the
+    order a walk back from the outputs first meets them. Weights follow this order, so
+    get_weights/set_weights lists move between cthulhu and reference Keras unchanged."""
+    first_seen: dict[int, int] = {}
+    layers: dict[int, Layer] = {}
+    post_order: list[Node] = []
+    done: set[int] = set()
+    input_ids = {id(t) for t in inputs}
+
+    def walk(tensor: K.Tensor) -> None:
+        node = _producer(tensor)
+        if id(node) in done:
+            return
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        layers[id(node.layer)] = node.layer
+        if id(tensor) not in input_ids:
+            for t in node.inputs:
+                walk(t)
+        done.add(id(node))
+        post_order.append(node)
+
+    for t in outputs:
+        walk(t)
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for node in reversed(post_order):
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        for t in node.inputs:
+            parent = id(_producer(t))
+            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for t in inputs:  # an input no output depends on still belongs to the model
+        layer = _producer(t).layer
+        if id(layer) not in layers:
+            layers[id(layer)], layer_depth[id(layer)], first_seen[id(layer)] = layer, 0, -1
+    return sorted(layers.values(), key=lambda lay: (-layer_depth[id(lay)],
+                                                   first_seen[id(lay)]))
+
+
 class Lump(Layer, TrainableModel):
     """A model from inputs to outputs (Keras ``Model``): ``Lump(inputs, outputs)``; also
     ``Lump(input=..., output=...)`` and positional arguments."""
@@ -88,10 +129,7 @@ class Lump(Layer, TrainableModel):
                 raise ValueError(f"Lump inputs must come from Input(); {t.name!r} was made "
                                  f"by layer {_producer(t).layer.name!r}")
         self._nodes = collect_nodes(self.inputs, self.outputs)
-        self._layers: list[Layer] = [_producer(t).layer for t in self.inputs]
-        for node in self._nodes:
-            if node.layer not in self._layers:
-                self._layers.append(node.layer)
+        self._layers = keras_layer_order(self.inputs, self.outputs)
         self.built = True
 
     # ---- structure ----------------------------------------------------------------------
