@@ -77,9 +77,3 @@ def serialize(fn: Callable) -> str:
 
 def deserialize(name: str) -> Callable:
     return get(name)
-
-
-def builtin_name(fn: Callable) -> str | None:
-    """The kernel name of a built-in activation (so dense layers fuse it), else None."""
-    name = getattr(fn, "__name__", None)
-    return name if _BY_NAME.get(name) is fn else None

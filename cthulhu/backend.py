@@ -176,21 +176,20 @@ class Trace:
         self.builder = builder
         self.training = training
         self.variables: list[Variable] = []
-        self._params: dict[int, Value] = {}
+        self._params: dict[int, Value] = {}  # id(variable) -> its param
+        self._variables: dict[int, Variable] = {}  # param id -> its variable
         self.step_variable = step_variable
         self.penalties: list[Tensor] = []  # activity regularization terms of this trace
 
     def variable_of(self, param: Value) -> Optional[Variable]:
-        for var in self.variables:
-            if self._params[id(var)] is param:
-                return var
-        return None
+        return self._variables.get(param.id)
 
     def param(self, var: Variable) -> Value:
         value = self._params.get(id(var))
         if value is None:
             value = self.builder.param(var.shape, var.dtype, var.name)
             self._params[id(var)] = value
+            self._variables[value.id] = var
             self.variables.append(var)
         return value
 

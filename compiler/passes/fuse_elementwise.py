@@ -20,18 +20,6 @@ class _Group:
         self.dtype = node.outputs[0].dtype
         self.first = position
 
-    def defined(self) -> set[int]:
-        return {v.id for n in self.members for v in n.outputs}
-
-    def external_inputs(self) -> list[Value]:
-        inside, seen, out = self.defined(), set(), []
-        for n in self.members:
-            for v in n.inputs:
-                if v.id not in inside and v.id not in seen:
-                    seen.add(v.id)
-                    out.append(v)
-        return out
-
 
 def _fusable(node: Node) -> bool:
     op = get_op(node.op)
