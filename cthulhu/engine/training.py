@@ -34,6 +34,7 @@ class TrainableModel:
         self.optimizer: Optional[optimizers.Optimizer] = None
         self._conjure_args: Optional[tuple] = None  # (loss, loss_weights, metrics)
         self._output_specs: Optional[list[outputs.OutputSpec]] = None
+        self._target_tensors: Any = None
         self.stop_training = False
         self.history: Optional[History] = None
         self._compiled: dict[str, CompiledGraph] = {}
@@ -57,8 +58,7 @@ class TrainableModel:
         weights; losses, weights and metrics may be given per output as lists or dicts."""
         if kwargs:
             raise TypeError(f"conjure() got unexpected keyword argument(s) {sorted(kwargs)}")
-        _not_supported("conjure", sample_weight_mode=sample_weight_mode,
-                       target_tensors=target_tensors)
+        _not_supported("conjure", sample_weight_mode=sample_weight_mode)
         if loss is None:
             raise ValueError("conjure() needs a loss, e.g. loss='categorical_crossentropy'")
         try:
@@ -68,6 +68,8 @@ class TrainableModel:
         outputs.check_metric_identifiers(metrics)
         outputs.check_metric_identifiers(weighted_metrics)
         self._conjure_args = (loss, loss_weights, metrics, weighted_metrics)
+        # Fixed targets, used whenever y is not given (Keras's target_tensors).
+        self._target_tensors = target_tensors
         self._invalidate()
         if self.built:
             self.output_specs  # noqa: B018  (resolve now: bad losses fail at conjure)
@@ -158,7 +160,10 @@ class TrainableModel:
         """Inputs, then each output's targets and sample weights: the plan's input order."""
         xs = self._inputs(x)
         if y is None:
-            raise ValueError("target data y is required for training and evaluation")
+            y = self._target_tensors
+        if y is None:
+            raise ValueError("target data y is required for training and evaluation (or "
+                             "conjure with target_tensors)")
         specs = self.output_specs
         ys = data.to_list(y, self.output_names, "target")
         ys = [data.check_shape(a, spec.target_shape, "target", spec.name)

@@ -158,3 +158,17 @@ def test_weighted_metrics_average_with_the_sample_weights():
     assert scores[2] == pytest.approx(np.sum(hit * weights) / weights.sum(), rel=1e-6)
     mse = ((p - y) ** 2).mean(axis=1)
     assert scores[3] == pytest.approx(np.sum(mse * weights) / weights.sum(), rel=1e-5)
+
+
+def test_target_tensors_stand_in_for_y():
+    x, y, _ = _data(40)
+    a, b = _model(), _model()
+    b.conjure(cthulhu.optimizers.SGD(0.1), "categorical_crossentropy", metrics=["accuracy"],
+              target_tensors=[y])
+    a.summon(x, y, epochs=2, shuffle=False, verbose=0)
+    b.summon(x, epochs=2, shuffle=False, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert b.evaluate(x, verbose=0) == a.evaluate(x, y, verbose=0)
+    with pytest.raises(ValueError, match="target_tensors"):
+        _model().summon(x, epochs=1, verbose=0)
