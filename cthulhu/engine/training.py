@@ -27,6 +27,16 @@ def _not_supported(method: str, **args: Any) -> None:
             raise NotImplementedError(f"{method}({name}=...) is not supported yet")
 
 
+def _check_sample_weight_mode(mode: Any) -> None:
+    modes = mode.values() if isinstance(mode, dict) else (
+        mode if isinstance(mode, (list, tuple)) else [mode])
+    for m in modes:
+        if m not in (None, "temporal"):
+            raise ValueError(f"Invalid sample_weight_mode {m!r}: expected None or 'temporal'")
+        if m == "temporal":
+            raise NotImplementedError("sample_weight_mode='temporal' is not supported yet")
+
+
 class TrainableModel:
     """Shared by Pile and (later) Lump: everything after the layer graph."""
 
@@ -58,7 +68,7 @@ class TrainableModel:
         weights; losses, weights and metrics may be given per output as lists or dicts."""
         if kwargs:
             raise TypeError(f"conjure() got unexpected keyword argument(s) {sorted(kwargs)}")
-        _not_supported("conjure", sample_weight_mode=sample_weight_mode)
+        _check_sample_weight_mode(sample_weight_mode)
         if loss is None:
             raise ValueError("conjure() needs a loss, e.g. loss='categorical_crossentropy'")
         try:

@@ -172,3 +172,11 @@ def test_target_tensors_stand_in_for_y():
     assert b.evaluate(x, verbose=0) == a.evaluate(x, y, verbose=0)
     with pytest.raises(ValueError, match="target_tensors"):
         _model().summon(x, epochs=1, verbose=0)
+
+
+def test_sample_weight_mode_is_validated():
+    with pytest.raises(ValueError, match="sample_weight_mode"):
+        _model().conjure("sgd", "mse", sample_weight_mode="sideways")
+    with pytest.raises(NotImplementedError, match="temporal"):
+        _model().conjure("sgd", "mse", sample_weight_mode=["temporal"])
+    _model().conjure("sgd", "mse", sample_weight_mode=None)
