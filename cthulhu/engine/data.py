@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -175,3 +175,46 @@ def per_output(value: Any, names: list[str], what: str) -> list:
                              f"{len(value)}")
         return list(value)
     return [value] * len(names)
+
+
+class BatchStream:
+    """The batches of training, as row indices. Without ``steps_per_epoch`` an epoch is one
+    pass over the data (reshuffled each epoch). With it, an epoch is that many batches taken
+    from a stream that continues across epochs and starts a new (reshuffled) pass whenever
+    the data runs out, as reference Keras does with arrays."""
+
+    def __init__(self, n: int, batch_size: int, shuffle: Any,
+                 steps_per_epoch: Optional[int] = None) -> None:
+        if steps_per_epoch is not None and (
+                isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int)
+                or steps_per_epoch < 1):
+            raise ValueError(f"steps_per_epoch must be a positive integer, got "
+                             f"{steps_per_epoch!r}")
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+        self.steps_per_epoch = steps_per_epoch
+        self._index = np.empty(0, dtype=np.int64)
+        self._pos = n  # no pass started yet
+
+    @property
+    def steps(self) -> int:
+        return self.steps_per_epoch or (self.n + self.batch_size - 1) // self.batch_size
+
+    def _new_pass(self) -> None:
+        if self.shuffle == "batch":
+            self._index = batch_shuffled_index(self.n, self.batch_size)
+        else:
+            self._index = np.arange(self.n, dtype=np.int64)
+            if self.shuffle:
+                np.random.shuffle(self._index)
+        self._pos = 0
+
+    def epoch(self):
+        """Yield the row indices of each batch of the next epoch."""
+        if self.steps_per_epoch is None:
+            self._pos = self.n  # an epoch is always one whole pass
+        for _ in range(self.steps):
+            if self._pos >= self.n:
+                self._new_pass()
+            batch = self._index[self._pos:self._pos + self.batch_size]
+            self._pos += len(batch)
+            yield batch

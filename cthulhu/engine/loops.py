@@ -12,12 +12,20 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu.callbacks import CallbackList
-from cthulhu.engine.data import BatchFeeder, batch_shuffled_index
+from cthulhu.engine.data import BatchFeeder, BatchStream
 from cthulhu.utils.progbar import Progbar
 
 
 def _n_steps(n: int, batch_size: int) -> int:
     return (n + batch_size - 1) // batch_size
+
+
+def _limit_steps(available: int, steps: Optional[int]) -> int:
+    if steps is None:
+        return available
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    return min(steps, available)
 
 
 class Accumulator:
@@ -57,27 +65,21 @@ class Accumulator:
         return out
 
 
-def run_epoch(model: Any, arrays: list[np.ndarray], batch_size: int, shuffle: Any,
+def run_epoch(model: Any, arrays: list[np.ndarray], stream: BatchStream,
               callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
-    """One epoch over ``arrays``: the plan's inputs (x's, then each output's y and weights)."""
-    n = len(arrays[0])
-    plan = model._plan("train", min(batch_size, n))
+    """One epoch over ``arrays``: the plan's inputs (x's, then each output's y and weights),
+    in the batches ``stream`` gives."""
+    capacity = min(stream.batch_size, stream.n)
+    plan = model._plan("train", capacity)
     logs = Accumulator(plan, model._output_names("train"))
     feeder = BatchFeeder(arrays)
-    if shuffle == "batch":
-        index = batch_shuffled_index(n, batch_size)
-    else:
-        index = np.arange(n, dtype=np.int64)
-        if shuffle:
-            np.random.shuffle(index)
     per_batch = callbacks.active
-    for step in range(_n_steps(n, batch_size)):
-        batch = index[step * batch_size:(step + 1) * batch_size]
+    for step, batch in enumerate(stream.epoch()):
         rows = len(batch)
         if per_batch:
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
             if model.optimizer.version != model._optimizer_version:  # e.g. a new lr
-                plan = model._plan("train", min(batch_size, n))
+                plan = model._plan("train", capacity)
                 logs.bind(plan)
         feeder.gather(batch, plan.inputs)
         model._run_plan("train", rows)
@@ -93,13 +95,15 @@ def run_epoch(model: Any, arrays: list[np.ndarray], batch_size: int, shuffle: An
 
 
 def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbose: int,
-                    callbacks: Optional[CallbackList] = None) -> list[float]:
+                    callbacks: Optional[CallbackList] = None,
+                    steps: Optional[int] = None) -> list[float]:
+    """Scores over the data, or over its first ``steps`` batches."""
     n = len(arrays[0])
     plan = model._plan("test", min(batch_size, max(n, 1)))
     names = model._output_names("test")
     logs = Accumulator(plan, names)
     feeder = BatchFeeder(arrays)
-    steps = _n_steps(n, plan.capacity)
+    steps = _limit_steps(_n_steps(n, plan.capacity), steps)
     progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None
     per_batch = callbacks is not None and callbacks.overrides("on_test_batch_begin",
                                                               "on_test_batch_end")
@@ -124,13 +128,15 @@ def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbo
 
 
 def predict_arrays(model: Any, xs: list[np.ndarray], batch_size: int, verbose: int,
-                   callbacks: Optional[CallbackList] = None) -> list[np.ndarray]:
-    n = len(xs[0])
-    plan = model._plan("predict", min(batch_size, max(n, 1)))
+                   callbacks: Optional[CallbackList] = None,
+                   steps: Optional[int] = None) -> list[np.ndarray]:
+    """Predictions for the data, or for its first ``steps`` batches."""
+    plan = model._plan("predict", min(batch_size, max(len(xs[0]), 1)))
+    steps = _limit_steps(_n_steps(len(xs[0]), plan.capacity), steps)
+    n = min(len(xs[0]), steps * plan.capacity)
     outs = list(plan.outputs.values())
     feeder = BatchFeeder(xs)
     results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outs]
-    steps = _n_steps(n, plan.capacity)
     progbar = Progbar(steps, verbose=verbose) if verbose else None
     per_batch = callbacks is not None and callbacks.overrides("on_predict_batch_begin",
                                                               "on_predict_batch_end")

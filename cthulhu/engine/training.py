@@ -21,12 +21,6 @@ def _ensure_kernels() -> None:
     configure_threads()
 
 
-def _not_supported(method: str, **args: Any) -> None:
-    for name, value in args.items():
-        if value is not None:
-            raise NotImplementedError(f"{method}({name}=...) is not supported yet")
-
-
 def _check_sample_weight_mode(mode: Any) -> None:
     modes = mode.values() if isinstance(mode, dict) else (
         mode if isinstance(mode, (list, tuple)) else [mode])
@@ -199,8 +193,6 @@ class TrainableModel:
         if kwargs:
             raise TypeError(f"summon() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("training")
-        _not_supported("summon", steps_per_epoch=steps_per_epoch,
-                       validation_steps=validation_steps)
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if shuffle not in (True, False, "batch"):
@@ -225,7 +217,8 @@ class TrainableModel:
         self.history = History()
         names = self._output_names("train")
         n_samples = len(arrays[0])
-        n_steps = (n_samples + batch_size - 1) // batch_size
+        stream = data.BatchStream(n_samples, batch_size, shuffle, steps_per_epoch)
+        n_steps = stream.steps
         params = {"batch_size": batch_size, "epochs": epochs, "steps": n_steps,
                   "samples": n_samples, "verbose": verbose, "metrics": names}
         # History comes last, so that it records what other callbacks add to the logs.
@@ -239,9 +232,9 @@ class TrainableModel:
             cbs.call("on_epoch_begin", epoch, {})
             progbar = Progbar(n_steps, verbose=verbose, stateful_metrics=names) \
                 if verbose else None
-            logs = loops.run_epoch(self, arrays, batch_size, shuffle, cbs, progbar)
+            logs = loops.run_epoch(self, arrays, stream, cbs, progbar)
             if val is not None and epoch in validate_after:
-                scores = loops.evaluate_arrays(self, val, batch_size, 0, cbs)
+                scores = loops.evaluate_arrays(self, val, batch_size, 0, cbs, validation_steps)
                 logs.update({f"val_{k}": v for k, v in zip(names, scores)})
             if progbar is not None:
                 progbar.update(n_steps, list(logs.items()), finalize=True)
@@ -267,11 +260,10 @@ class TrainableModel:
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("evaluating")
-        _not_supported("evaluate", steps=steps)
         batch_size = data.check_batch_size(batch_size)
         arrays = self._arrays(x, y, sample_weight)
         cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
-        scores = loops.evaluate_arrays(self, arrays, batch_size, verbose, cbs)
+        scores = loops.evaluate_arrays(self, arrays, batch_size, verbose, cbs, steps)
         return scores[0] if len(scores) == 1 else scores
 
     @property
@@ -286,11 +278,10 @@ class TrainableModel:
         """Output predictions for the input samples, batch by batch."""
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword argument(s) {sorted(kwargs)}")
-        _not_supported("predict", steps=steps)
         batch_size = data.check_batch_size(batch_size)
         xs = self._inputs(x)
         cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
-        results = loops.predict_arrays(self, xs, batch_size, verbose, cbs)
+        results = loops.predict_arrays(self, xs, batch_size, verbose, cbs, steps)
         return results[0] if len(results) == 1 else results
 
     # ---- single batches -----------------------------------------------------------------

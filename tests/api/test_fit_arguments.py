@@ -180,3 +180,37 @@ def test_sample_weight_mode_is_validated():
     with pytest.raises(NotImplementedError, match="temporal"):
         _model().conjure("sgd", "mse", sample_weight_mode=["temporal"])
     _model().conjure("sgd", "mse", sample_weight_mode=None)
+
+
+def test_steps_per_epoch_continues_the_stream_across_epochs():
+    from cthulhu.engine.data import BatchStream
+    stream = BatchStream(10, 4, shuffle=False, steps_per_epoch=2)
+    first = [list(b) for b in stream.epoch()]
+    second = [list(b) for b in stream.epoch()]
+    assert first == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert second == [[8, 9], [0, 1, 2, 3]]  # the pass ends, a new one begins
+    whole = BatchStream(10, 4, shuffle=False)
+    assert [len(b) for b in whole.epoch()] == [4, 4, 2] == [len(b) for b in whole.epoch()]
+    x, y, _ = _data(64)
+    seen = []
+    cb = cthulhu.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(b))
+    history = _model().summon(x, y, batch_size=16, epochs=2, steps_per_epoch=3, verbose=0,
+                              callbacks=[cb])
+    assert seen == [0, 1, 2, 0, 1, 2] and len(history.history["loss"]) == 2
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        _model().summon(x, y, steps_per_epoch=0, verbose=0)
+
+
+def test_steps_on_evaluate_predict_and_validation():
+    x, y, _ = _data(64)
+    model = _model()
+    first_batch = model.evaluate(x[:16], y[:16], verbose=0)
+    assert model.evaluate(x, y, batch_size=16, steps=1, verbose=0) == pytest.approx(
+        first_batch, rel=1e-6)
+    assert model.predict(x, batch_size=16, steps=2).shape == (32, 3)
+    model_val = _model(lr=0.0)
+    history = model_val.summon(x, y, epochs=1, verbose=0, validation_data=(x, y),
+                               validation_steps=1, batch_size=16)
+    assert history.history["val_loss"][0] == pytest.approx(first_batch[0], rel=1e-6)
+    with pytest.raises(ValueError, match="steps"):
+        model.predict(x, steps=0)
