@@ -154,7 +154,8 @@ class Layer:
 
     def _ensure_built(self, input_shape: tuple) -> None:
         if not self.built:
-            self.build(tuple(input_shape))
+            self.build(list(input_shape) if isinstance(input_shape, list) else
+                       tuple(input_shape))
             self.built = True
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)

@@ -122,3 +122,65 @@ class Darkness(Layer):
         config = super().get_config()
         config.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
         return config
+
+
+class Flatten(Layer):
+    """Flattens every axis but the batch axis."""
+
+    def __init__(self, data_format=None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                             f"{data_format!r}")
+        self.data_format = data_format
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        if self.data_format == "channels_first" and len(inputs.shape) > 2:
+            raise NotImplementedError("Flatten(data_format='channels_first') on inputs of "
+                                      "rank > 2 needs Permute, not supported yet")
+        if any(d is None for d in inputs.shape[1:]):
+            raise ValueError(f"The shape of the input to Flatten is not fully defined (got "
+                             f"{inputs.shape[1:]}). Make sure to pass a complete input_shape.")
+        return K.reshape(inputs, (None, int(np.prod(inputs.shape[1:]))))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes the non-batch axes to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError("Can only specify one unknown dimension (-1) in Reshape")
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        size = int(np.prod(inputs.shape[1:]))
+        known = int(np.prod([d for d in self.target_shape if d != -1]))
+        shape = self.target_shape
+        if -1 in shape:
+            if known == 0 or size % known:
+                raise ValueError(f"total size of new array must be unchanged: cannot reshape "
+                                 f"{inputs.shape[1:]} into {self.target_shape}")
+            shape = tuple(size // known if d == -1 else d for d in shape)
+        elif known != size:
+            raise ValueError(f"total size of new array must be unchanged: cannot reshape "
+                             f"{inputs.shape[1:]} into {self.target_shape}")
+        return K.reshape(inputs, (None,) + shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class ActivityRegularization(Layer):
+    """Adds l1 * sum(|x|) + l2 * sum(x^2) of its input (per batch sample) to the loss."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.l1, self.l2 = float(l1), float(l2)
+        self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}

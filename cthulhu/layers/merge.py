@@ -1,0 +1,106 @@
+"""Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, and their functional
+forms (``add([a, b])``...). Element-wise, so the fusion pass merges them with their
+neighbours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cthulhu import backend as K
+from cthulhu.layers.base import Layer
+
+
+class _Merge(Layer):
+    """Combines a list of tensors of one shape, element by element."""
+
+    min_inputs = 2
+    max_inputs = None
+
+    def _check_inputs(self, shapes: Any) -> None:
+        if not isinstance(shapes, list):
+            raise ValueError(f"A merge layer ({type(self).__name__}) should be called on a list "
+                             f"of inputs.")
+        if len(shapes) < self.min_inputs or (self.max_inputs and len(shapes) > self.max_inputs):
+            want = self.max_inputs if self.max_inputs == self.min_inputs else \
+                f"at least {self.min_inputs}"
+            raise ValueError(f"{type(self).__name__} should be called on {want} inputs, got "
+                             f"{len(shapes)}")
+        if any(tuple(s) != tuple(shapes[0]) for s in shapes[1:]):
+            raise ValueError(f"{type(self).__name__} needs inputs of one shape, got "
+                             f"{[tuple(s) for s in shapes]}")
+
+    def build(self, input_shape: Any) -> None:
+        self._check_inputs(input_shape)
+        self.built = True
+
+    def call(self, inputs: Any, training: bool = False) -> K.Tensor:
+        self._check_inputs([t.shape for t in inputs] if isinstance(inputs, list) else inputs)
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = self._combine(out, x)
+        return self._finish(out, len(inputs))
+
+    def _combine(self, a: K.Tensor, b: K.Tensor) -> K.Tensor:
+        raise NotImplementedError
+
+    def _finish(self, out: K.Tensor, count: int) -> K.Tensor:
+        return out
+
+
+class Add(_Merge):
+    def _combine(self, a, b):
+        return a + b
+
+
+class Subtract(_Merge):
+    min_inputs = max_inputs = 2
+
+    def _combine(self, a, b):
+        return a - b
+
+
+class Multiply(_Merge):
+    def _combine(self, a, b):
+        return a * b
+
+
+class Average(_Merge):
+    def _combine(self, a, b):
+        return a + b
+
+    def _finish(self, out, count):
+        return out * (1.0 / count)
+
+
+class Maximum(_Merge):
+    def _combine(self, a, b):
+        return K.maximum(a, b)
+
+
+class Minimum(_Merge):
+    def _combine(self, a, b):
+        return K.minimum(a, b)
+
+
+def add(inputs: list, **kwargs: Any) -> K.Tensor:
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs: list, **kwargs: Any) -> K.Tensor:
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs: list, **kwargs: Any) -> K.Tensor:
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs: list, **kwargs: Any) -> K.Tensor:
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs: list, **kwargs: Any) -> K.Tensor:
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs: list, **kwargs: Any) -> K.Tensor:
+    return Minimum(**kwargs)(inputs)

@@ -1,0 +1,85 @@
+"""Every layer through the layer harness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cthulhu import layers
+from cthulhu.layers import Daoloth
+
+from .layer_harness import layer_test
+
+
+def away_from_kinks(rng, shape):
+    """Values at least 0.1 from 0 and from the thresholds used below."""
+    x = rng.uniform(0.1, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    return np.where(np.abs(x - 0.5) < 0.05, x + 0.2, x)
+
+
+def _merge(fn):
+    return lambda xs, w: fn(xs)
+
+
+CASES = [
+    ("flatten", lambda: layers.Flatten(), [(3, 4)], lambda xs, w: xs[0].reshape(len(xs[0]), -1)),
+    ("reshape", lambda: layers.Reshape((2, -1)), [(3, 4)],
+     lambda xs, w: xs[0].reshape(len(xs[0]), 2, 6)),
+    ("add", lambda: layers.Add(), [(5,), (5,), (5,)], _merge(lambda xs: xs[0] + xs[1] + xs[2])),
+    ("subtract", lambda: layers.Subtract(), [(5,), (5,)], _merge(lambda xs: xs[0] - xs[1])),
+    ("multiply", lambda: layers.Multiply(), [(5,), (5,)], _merge(lambda xs: xs[0] * xs[1])),
+    ("average", lambda: layers.Average(), [(5,), (5,)], _merge(lambda xs: (xs[0] + xs[1]) / 2)),
+    ("maximum", lambda: layers.Maximum(), [(5,), (5,)], _merge(lambda xs: np.maximum(*xs))),
+    ("minimum", lambda: layers.Minimum(), [(5,), (5,)], _merge(lambda xs: np.minimum(*xs))),
+    ("leaky_relu", lambda: layers.LeakyReLU(0.2), [(6,)],
+     lambda xs, w: np.where(xs[0] > 0, xs[0], 0.2 * xs[0])),
+    ("prelu", lambda: layers.PReLU(alpha_initializer="random_uniform"), [(6,)],
+     lambda xs, w: np.where(xs[0] > 0, xs[0], w[0] * xs[0])),
+    ("prelu_shared", lambda: layers.PReLU(alpha_initializer="random_uniform", shared_axes=[1]),
+     [(3, 4)], lambda xs, w: np.where(xs[0] > 0, xs[0], w[0] * xs[0])),
+    ("elu", lambda: layers.ELU(0.7), [(6,)],
+     lambda xs, w: np.where(xs[0] > 0, xs[0], 0.7 * (np.exp(xs[0]) - 1))),
+    ("thresholded_relu", lambda: layers.ThresholdedReLU(0.5), [(6,)],
+     lambda xs, w: np.where(xs[0] > 0.5, xs[0], 0.0)),
+    ("softmax", lambda: layers.Softmax(), [(6,)],
+     lambda xs, w: np.exp(xs[0]) / np.exp(xs[0]).sum(axis=-1, keepdims=True)),
+    ("relu_capped", lambda: layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.3),
+     [(6,)], lambda xs, w: np.minimum(np.where(xs[0] >= 0.3, xs[0], 0.1 * (xs[0] - 0.3)),
+                                      0.8)),
+    ("activity_regularization", lambda: layers.ActivityRegularization(l1=0.1, l2=0.2), [(4,)],
+     lambda xs, w: xs[0]),
+    ("daoloth", lambda: Daoloth(3, activation="tanh", bias_initializer="random_uniform"),
+     [(4,)], lambda xs, w: np.tanh(xs[0] @ w[0] + w[1])),
+    ("azatoth", lambda: layers.Azatoth("softsign"), [(4,)],
+     lambda xs, w: xs[0] / (1 + np.abs(xs[0]))),
+]
+
+
+@pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])
+def test_layer(name, make, shapes, reference):
+    layer_test(make, shapes, reference, make_inputs=away_from_kinks)
+
+
+def test_merge_errors():
+    a, b = layers.Input(shape=(3,)), layers.Input(shape=(4,))
+    with pytest.raises(ValueError, match="one shape"):
+        layers.add([a, b])
+    with pytest.raises(ValueError, match="list"):
+        layers.Add()(a)
+    with pytest.raises(ValueError, match="2 inputs"):
+        layers.Subtract()([a, a, a])
+    with pytest.raises(ValueError, match="total size"):
+        layers.Reshape((5,))(a)
+
+
+def test_merge_in_a_trained_model():
+    from cthulhu.models import Lump
+    x = layers.Input(shape=(4,))
+    h = layers.add([Daoloth(3)(x), Daoloth(3)(x)])
+    model = Lump(x, Daoloth(1)(layers.LeakyReLU()(h)))
+    model.conjure("adam", "mse")
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(64, 4))
+    target = data[:, :1] - data[:, 1:2]
+    history = model.summon(data, target, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
