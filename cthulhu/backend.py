@@ -354,6 +354,15 @@ def max(x, axis=None, keepdims=False): return _reduce("reduce_max", x, axis, kee
 def min(x, axis=None, keepdims=False): return _reduce("reduce_min", x, axis, keepdims)  # noqa: A001
 
 
+def repeat(x, n: int) -> Tensor:
+    """(batch, dim) -> (batch, n, dim): the rows repeated n times."""
+    value = _value(x)
+    if value.rank != 2:
+        raise ValueError(f"repeat takes a 2-D tensor, got shape {value.shape}")
+    column = _emit("reshape", value, shape=(value.shape[0], 1, value.shape[1]))
+    return _emit("broadcast_to", column.value, shape=(value.shape[0], int(n), value.shape[1]))
+
+
 def switch(condition, then_expression, else_expression) -> Tensor:
     """Element-wise choice: ``then`` where ``condition`` is non-zero, else ``else``."""
     cond = _value(condition)

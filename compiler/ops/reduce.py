@@ -140,6 +140,36 @@ def _broadcast_like_lower(lowerer, node: Node) -> None:
     lowerer.elementwise(node, (("identity", (0,), None),), stores=(2,))
 
 
+# ---- broadcast_to: x broadcast to a static shape (its batch axis, if any, kept) ----------
+broadcast_to = define_op("broadcast_to", "layout")
+
+
+@broadcast_to.shape
+def _broadcast_to_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    (x,) = inputs
+    shape = tuple(attrs["shape"])
+    from compiler.ops.elementwise import broadcast_shapes
+    if (shape[:1] == (None,)) != x.batched or broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"cannot broadcast {x.shape} to {shape}")
+    return [(shape, x.dtype)]
+
+
+@broadcast_to.reference
+def _broadcast_to_reference(attrs: dict, x: np.ndarray) -> tuple:
+    shape = tuple(x.shape[0] if d is None else d for d in attrs["shape"])
+    return (np.broadcast_to(x, shape).copy(),)
+
+
+@broadcast_to.vjp
+def _broadcast_to_vjp(b: Builder, node: Node, cts: list) -> list:
+    return [b.sum_to_shape(cts[0], node.inputs[0].shape)]
+
+
+@broadcast_to.lower
+def _broadcast_to_lower(lowerer, node: Node) -> None:
+    lowerer.elementwise(node, (("identity", (0,), None),), stores=(1,))
+
+
 # ---- dim_size: the number of elements along some axes, known only when the plan runs -----
 dim_size = define_op("dim_size", "constant")
 

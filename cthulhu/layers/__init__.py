@@ -1,35 +1,43 @@
 """cthulhu.layers: every layer, and Input."""
 
 from cthulhu.layers.advanced_activations import (
-           ELU,
-           LeakyReLU,
-           PReLU,
-           ReLU,
-           Softmax,
-           ThresholdedReLU,
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    ThresholdedReLU,
 )
 from cthulhu.layers.base import Input, InputLayer, Layer
-from cthulhu.layers.core import ActivityRegularization, Azatoth, Daoloth, Darkness, Flatten, Reshape
+from cthulhu.layers.core import (
+    ActivityRegularization,
+    Azatoth,
+    Daoloth,
+    Darkness,
+    Flatten,
+    RepeatVector,
+    Reshape,
+)
 from cthulhu.layers.merge import (
-           Add,
-           Average,
-           Maximum,
-           Minimum,
-           Multiply,
-           Subtract,
-           add,
-           average,
-           maximum,
-           minimum,
-           multiply,
-           subtract,
+    Add,
+    Average,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 
 __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
-           "Activation", "Dropout", "Flatten", "Reshape", "ActivityRegularization", "Add",
-           "Subtract", "Multiply", "Average", "Maximum", "Minimum", "add", "subtract",
-           "multiply", "average", "maximum", "minimum", "LeakyReLU", "PReLU", "ELU",
-           "ThresholdedReLU", "Softmax", "ReLU"]
+           "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector",
+           "ActivityRegularization", "Add", "Subtract", "Multiply", "Average", "Maximum",
+           "Minimum", "add", "subtract", "multiply", "average", "maximum", "minimum",
+           "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"]

@@ -184,3 +184,22 @@ class ActivityRegularization(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+
+
+class RepeatVector(Layer):
+    """Repeats its (batch, features) input n times: (batch, n, features)."""
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"RepeatVector n must be a positive integer, got {n!r}")
+        self.n = int(n)
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        if len(inputs.shape) != 2:
+            raise ValueError(f"RepeatVector takes inputs of shape (batch, features), got "
+                             f"{inputs.shape}")
+        return K.repeat(inputs, self.n)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n": self.n}

@@ -25,6 +25,8 @@ CASES = [
     ("flatten", lambda: layers.Flatten(), [(3, 4)], lambda xs, w: xs[0].reshape(len(xs[0]), -1)),
     ("reshape", lambda: layers.Reshape((2, -1)), [(3, 4)],
      lambda xs, w: xs[0].reshape(len(xs[0]), 2, 6)),
+    ("repeat_vector", lambda: layers.RepeatVector(3), [(4,)],
+     lambda xs, w: np.repeat(xs[0][:, None, :], 3, axis=1)),
     ("add", lambda: layers.Add(), [(5,), (5,), (5,)], _merge(lambda xs: xs[0] + xs[1] + xs[2])),
     ("subtract", lambda: layers.Subtract(), [(5,), (5,)], _merge(lambda xs: xs[0] - xs[1])),
     ("multiply", lambda: layers.Multiply(), [(5,), (5,)], _merge(lambda xs: xs[0] * xs[1])),

@@ -105,6 +105,8 @@ def cases():
     out.append(("where", [mask(4, 5), normal(4, 5), normal(5,)], {}, [], [1, 2]))
     out.append(("broadcast_like", [normal(1, 5), normal(4, 5)], {}, [1], [0]))
     out.append(("broadcast_like", [normal(4, 1), normal(4, 5)], {}, [], [0]))
+    out.append(("broadcast_to", [normal(4, 1, 3)], {"shape": (None, 5, 3)}, [0], [0]))
+    out.append(("broadcast_to", [normal(1, 3)], {"shape": (4, 3)}, [], [0]))
     for op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
         maker = distinct if op in ("reduce_max", "reduce_min") else normal
         for axes in ((0,), (1,), (2,), (0, 1), (1, 2), (0, 1, 2)):
