@@ -282,6 +282,14 @@ class Lowerer:
                                dims(x.shape[first:last]), dims(x.shape[last:]), Buf(x),
                                Buf(y)], [x], [y]))
 
+    def copy2d(self, src: Value, dst: Value, rows: int, cols: int, src_ld: int,
+               src_offset: int, dst_ld: int, dst_offset: int) -> None:
+        """dst[r, dst_offset + j] = src[r, src_offset + j] over (rows, cols), row strides
+        src_ld / dst_ld (elements). Several calls may fill parts of one dst."""
+        self.calls.append(Call("copy2d", dst.dtype, [rows, cols, Buf(src), src_ld, src_offset,
+                                                     Buf(dst), dst_ld, dst_offset],
+                               [src], [dst]))
+
     def cast(self, node: Node) -> None:
         (x,), (y,) = node.inputs, node.outputs
         self.calls.append(Call("cast", y.dtype, [dims(x.shape), Buf(x), Buf(y),

@@ -354,6 +354,11 @@ def max(x, axis=None, keepdims=False): return _reduce("reduce_max", x, axis, kee
 def min(x, axis=None, keepdims=False): return _reduce("reduce_min", x, axis, keepdims)  # noqa: A001
 
 
+def concatenate(tensors: list, axis: int = -1) -> Tensor:
+    values = [_value(t) for t in tensors]
+    return _emit("concat", *values, axis=int(axis))
+
+
 def repeat(x, n: int) -> Tensor:
     """(batch, dim) -> (batch, n, dim): the rows repeated n times."""
     value = _value(x)

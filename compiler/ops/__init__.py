@@ -3,6 +3,7 @@
 from compiler.ops import (  # noqa: F401  (imported for their registrations)
     activation,
     elementwise,
+    join,
     layout,
     linalg,
     losses,

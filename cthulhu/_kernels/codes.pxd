@@ -80,6 +80,7 @@ cdef enum ExecOp:
     OP_ADAMAX = 17
     OP_NADAM = 18
     OP_NADAM_SCHEDULE = 19
+    OP_COPY2D = 20
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

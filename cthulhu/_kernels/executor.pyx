@@ -12,6 +12,7 @@
 # compiler/lower.py writes these tables; the opcodes live in codes.pxd (ExecOp).
 
 from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
@@ -37,7 +38,7 @@ OPCODES = {
     "dropout": OP_DROPOUT, "sgd": OP_SGD, "adam": OP_ADAM, "increment": OP_INCREMENT,
     "fill": OP_FILL, "cast": OP_CAST, "rmsprop": OP_RMSPROP, "adagrad": OP_ADAGRAD,
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
-    "nadam_schedule": OP_NADAM_SCHEDULE,
+    "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D,
 }
 
 
@@ -91,6 +92,16 @@ cdef void exec_fill(floating* tag, const int64_t* f, const double* consts,
     cdef double value = consts[f[2]] * (n if f[3] else 1)
     for i in range(size):
         y[i] = <floating>value
+
+
+cdef void exec_copy2d(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: rows, cols, src, src_ld, src_offset, dst, dst_ld, dst_offset (in elements): copies
+    # a (rows, cols) block between strided row-major matrices (concatenate and its slices).
+    cdef Py_ssize_t rows = dim(f[0], n), cols = f[1], r
+    cdef const floating* src = <const floating*>addr(f[2]) + f[4]
+    cdef floating* dst = <floating*>addr(f[5]) + f[7]
+    for r in range(rows):
+        memcpy(dst + r * f[6], src + r * f[3], cols * sizeof(floating))
 
 
 cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
@@ -210,6 +221,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         nadam_schedule(<double*>addr(f[0]), consts[f[2]], step_of(f[1]))
     elif op == OP_FILL:
         exec_fill(tag, f, consts, n)
+    elif op == OP_COPY2D:
+        exec_copy2d(tag, f, n)
 
 
 cdef class Program:

@@ -21,12 +21,14 @@ from cthulhu.layers.core import (
 from cthulhu.layers.merge import (
     Add,
     Average,
+    Concatenate,
     Maximum,
     Minimum,
     Multiply,
     Subtract,
     add,
     average,
+    concatenate,
     maximum,
     minimum,
     multiply,
@@ -39,5 +41,6 @@ Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector",
            "ActivityRegularization", "Add", "Subtract", "Multiply", "Average", "Maximum",
-           "Minimum", "add", "subtract", "multiply", "average", "maximum", "minimum",
+           "Minimum", "Concatenate", "concatenate", "add", "subtract", "multiply",
+           "average", "maximum", "minimum",
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"]

@@ -82,6 +82,41 @@ class Minimum(_Merge):
         return K.minimum(a, b)
 
 
+class Concatenate(_Merge):
+    """Joins its inputs along ``axis`` (every other axis must agree)."""
+
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def _check_inputs(self, shapes: Any) -> None:
+        if not isinstance(shapes, list) or len(shapes) < 2:
+            raise ValueError("A `Concatenate` layer should be called on a list of at least 2 "
+                             "inputs")
+        rank = len(shapes[0])
+        axis = self.axis % rank if -rank <= self.axis < rank else None
+        if axis is None or axis == 0:
+            raise ValueError(f"Concatenate axis {self.axis} is not a feature axis of inputs "
+                             f"of rank {rank}")
+        for s in shapes[1:]:
+            if len(s) != rank or any(a != b for i, (a, b) in enumerate(zip(s, shapes[0]))
+                                     if i != axis):
+                raise ValueError(f"A `Concatenate` layer requires inputs with matching shapes "
+                                 f"except for the concat axis. Got inputs shapes: "
+                                 f"{[tuple(x) for x in shapes]}")
+
+    def call(self, inputs: Any, training: bool = False) -> K.Tensor:
+        self._check_inputs([t.shape for t in inputs] if isinstance(inputs, list) else inputs)
+        return K.concatenate(inputs, axis=self.axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+def concatenate(inputs: list, axis: int = -1, **kwargs: Any) -> K.Tensor:
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
 def add(inputs: list, **kwargs: Any) -> K.Tensor:
     return Add(**kwargs)(inputs)
 

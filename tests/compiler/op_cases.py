@@ -106,6 +106,11 @@ def cases():
     out.append(("broadcast_like", [normal(1, 5), normal(4, 5)], {}, [1], [0]))
     out.append(("broadcast_like", [normal(4, 1), normal(4, 5)], {}, [], [0]))
     out.append(("broadcast_to", [normal(4, 1, 3)], {"shape": (None, 5, 3)}, [0], [0]))
+    out.append(("concat", [normal(4, 2), normal(4, 3), normal(4, 1)], {"axis": 1}, [0, 1, 2],
+                [0, 1, 2]))
+    out.append(("concat", [normal(3, 2, 4), normal(3, 1, 4)], {"axis": -2}, [0, 1], [0, 1]))
+    out.append(("slice_axis", [normal(4, 6)], {"axis": 1, "start": 2, "stop": 5}, [0], [0]))
+    out.append(("slice_axis", [normal(3, 4, 5)], {"axis": 2, "start": 0, "stop": 2}, [], [0]))
     out.append(("broadcast_to", [normal(1, 3)], {"shape": (4, 3)}, [], [0]))
     for op in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"):
         maker = distinct if op in ("reduce_max", "reduce_min") else normal
