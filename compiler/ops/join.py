@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from compiler.builder import Builder
 
 
+def _size(shape: Shape, axis: int) -> int:
+    """The length of a non-batch axis (always known)."""
+    d = shape[axis]
+    assert d is not None
+    return d
+
+
 def _axis(attrs: dict, rank: int) -> int:
     axis = attrs["axis"]
     if not -rank <= axis < rank:
@@ -39,7 +46,7 @@ def _concat_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, st
                 a != b for i, (a, b) in enumerate(zip(v.shape, first.shape)) if i != axis):
             raise ValueError(f"concat needs inputs that agree except on axis {axis}, got "
                              f"{[x.shape for x in inputs]}")
-        total += v.shape[axis]
+        total += _size(v.shape, axis)
     shape = list(first.shape)
     shape[axis] = total
     return [(tuple(shape), first.dtype)]
@@ -55,14 +62,16 @@ def _concat_vjp(b: Builder, node: Node, cts: list) -> list:
     axis = _axis(node.attrs, node.outputs[0].rank)
     grads, start = [], 0
     for v in node.inputs:
-        stop = start + v.shape[axis]
+        stop = start + _size(v.shape, axis)
         grads.append(b.emit("slice_axis", cts[0], axis=axis, start=start, stop=stop))
         start = stop
     return grads
 
 
 def _outer_inner(shape: Shape, axis: int) -> tuple[int, int]:
-    inner = int(np.prod(shape[axis + 1:])) if axis + 1 < len(shape) else 1
+    inner = 1
+    for a in range(axis + 1, len(shape)):
+        inner *= _size(shape, a)
     return dims(shape[:axis]), inner
 
 
@@ -73,9 +82,9 @@ def _concat_lower(lowerer, node: Node) -> None:
     outer, inner = _outer_inner(out.shape, axis)
     offset = 0
     for v in node.inputs:
-        cols = v.shape[axis] * inner
+        cols = _size(v.shape, axis) * inner
         lowerer.copy2d(v, out, rows=outer, cols=cols, src_ld=cols, src_offset=0,
-                       dst_ld=out.shape[axis] * inner, dst_offset=offset)
+                       dst_ld=_size(out.shape, axis) * inner, dst_offset=offset)
         offset += cols
 
 
@@ -87,7 +96,7 @@ def _slice_axis_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape
     (x,) = inputs
     axis = _axis(attrs, x.rank)
     start, stop = attrs["start"], attrs["stop"]
-    if not 0 <= start <= stop <= x.shape[axis]:
+    if not 0 <= start <= stop <= _size(x.shape, axis):
         raise ValueError(f"slice [{start}:{stop}] is out of range for axis size "
                          f"{x.shape[axis]}")
     shape = list(x.shape)
@@ -108,10 +117,8 @@ def _slice_axis_vjp(b: Builder, node: Node, cts: list) -> list:
     axis = _axis(node.attrs, x.rank)
     start, stop = node.attrs["start"], node.attrs["stop"]
     parts = []
-    for lo, hi in ((0, start), (stop, x.shape[axis])):
-        if hi > lo:
-            shape = list(x.shape)
-            shape[axis] = hi - lo
+    for lo, hi in ((0, start), (stop, _size(x.shape, axis))):
+        if hi > lo:  # zeros where the slice did not reach
             zero = b.const(0.0, x.dtype)
             like = b.emit("slice_axis", x, axis=axis, start=lo, stop=hi)
             parts.append((lo, b.emit("broadcast_like", zero, like)))
@@ -126,5 +133,5 @@ def _slice_axis_lower(lowerer, node: Node) -> None:
     axis = _axis(node.attrs, x.rank)
     outer, inner = _outer_inner(x.shape, axis)
     cols = (node.attrs["stop"] - node.attrs["start"]) * inner
-    lowerer.copy2d(x, out, rows=outer, cols=cols, src_ld=x.shape[axis] * inner,
+    lowerer.copy2d(x, out, rows=outer, cols=cols, src_ld=_size(x.shape, axis) * inner,
                    src_offset=node.attrs["start"] * inner, dst_ld=cols, dst_offset=0)
