@@ -290,6 +290,14 @@ class Lowerer:
                                                      Buf(dst), dst_ld, dst_offset],
                                [src], [dst]))
 
+    def transpose(self, node: Node) -> None:
+        (x,), (y,) = node.inputs, node.outputs
+        pad = 5 - x.rank
+        fields: list[Field] = [x.rank, Buf(x), Buf(y)]
+        fields += [dims((d,)) for d in x.shape] + [1] * pad
+        fields += [int(p) for p in node.attrs["perm"]] + list(range(x.rank, 5))
+        self.calls.append(Call("transpose", y.dtype, fields, [x], [y]))
+
     def cast(self, node: Node) -> None:
         (x,), (y,) = node.inputs, node.outputs
         self.calls.append(Call("cast", y.dtype, [dims(x.shape), Buf(x), Buf(y),

@@ -354,6 +354,11 @@ def max(x, axis=None, keepdims=False): return _reduce("reduce_max", x, axis, kee
 def min(x, axis=None, keepdims=False): return _reduce("reduce_min", x, axis, keepdims)  # noqa: A001
 
 
+def permute_dimensions(x, pattern) -> Tensor:
+    """Axes in the order of ``pattern`` (the batch axis must stay first)."""
+    return _emit("transpose", _value(x), perm=tuple(int(p) for p in pattern))
+
+
 def concatenate(tensors: list, axis: int = -1) -> Tensor:
     values = [_value(t) for t in tensors]
     return _emit("concat", *values, axis=int(axis))

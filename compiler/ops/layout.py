@@ -90,3 +90,36 @@ def _iota_reference(attrs: dict) -> tuple:
 @iota.lower
 def _iota_lower(lowerer, node: Node) -> None:
     lowerer.constant_array(node.outputs[0], _iota_reference(node.attrs)[0])
+
+
+# ---- transpose: permute the axes (the batch axis stays first) -----------------------------
+transpose = define_op("transpose", "layout")
+
+
+@transpose.shape
+def _transpose_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    (x,) = inputs
+    perm = tuple(attrs["perm"])
+    if sorted(perm) != list(range(x.rank)):
+        raise ValueError(f"perm {perm} is not a permutation of the {x.rank} axes")
+    if not 1 <= x.rank <= 5:
+        raise ValueError("transpose supports 1 to 5 axes")
+    if x.batched and perm[0] != 0:
+        raise ValueError("the batch axis must stay first when permuting")
+    return [(tuple(x.shape[p] for p in perm), x.dtype)]
+
+
+@transpose.reference
+def _transpose_reference(attrs: dict, x: np.ndarray) -> tuple:
+    return (np.ascontiguousarray(x.transpose(attrs["perm"])),)
+
+
+@transpose.vjp
+def _transpose_vjp(b: Builder, node: Node, cts: list) -> list:
+    inverse = tuple(int(i) for i in np.argsort(node.attrs["perm"]))
+    return [b.emit("transpose", cts[0], perm=inverse)]
+
+
+@transpose.lower
+def _transpose_lower(lowerer, node: Node) -> None:
+    lowerer.transpose(node)

@@ -81,6 +81,7 @@ cdef enum ExecOp:
     OP_NADAM = 18
     OP_NADAM_SCHEDULE = 19
     OP_COPY2D = 20
+    OP_TRANSPOSE = 21
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

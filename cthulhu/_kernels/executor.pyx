@@ -38,7 +38,7 @@ OPCODES = {
     "dropout": OP_DROPOUT, "sgd": OP_SGD, "adam": OP_ADAM, "increment": OP_INCREMENT,
     "fill": OP_FILL, "cast": OP_CAST, "rmsprop": OP_RMSPROP, "adagrad": OP_ADAGRAD,
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
-    "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D,
+    "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D, "transpose": OP_TRANSPOSE,
 }
 
 
@@ -102,6 +102,41 @@ cdef void exec_copy2d(floating* tag, const int64_t* f, Py_ssize_t n) noexcept no
     cdef floating* dst = <floating*>addr(f[5]) + f[7]
     for r in range(rows):
         memcpy(dst + r * f[6], src + r * f[3], cols * sizeof(floating))
+
+
+cdef void exec_transpose(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: rank (<= 5), src, dst, src dims[5] (dims), perm[5]: dst = src.transpose(perm).
+    # Walks dst in order with an odometer over its indices; src is read with strides.
+    cdef int rank = <int>f[0], k
+    cdef const floating* src = <const floating*>addr(f[1])
+    cdef floating* dst = <floating*>addr(f[2])
+    cdef Py_ssize_t shape[5]
+    cdef Py_ssize_t src_stride[5]
+    cdef Py_ssize_t out_shape[5]
+    cdef Py_ssize_t stride_in_out[5]
+    cdef Py_ssize_t index[5]
+    cdef Py_ssize_t total = 1, i, offset = 0
+    for k in range(rank):
+        shape[k] = dim(f[3 + k], n)
+    src_stride[rank - 1] = 1
+    for k in range(rank - 2, -1, -1):
+        src_stride[k] = src_stride[k + 1] * shape[k + 1]
+    for k in range(rank):
+        out_shape[k] = shape[f[8 + k]]
+        stride_in_out[k] = src_stride[f[8 + k]]
+        index[k] = 0
+        total *= out_shape[k]
+    for i in range(total):
+        dst[i] = src[offset]
+        k = rank - 1
+        while k >= 0:
+            index[k] += 1
+            offset += stride_in_out[k]
+            if index[k] < out_shape[k]:
+                break
+            offset -= stride_in_out[k] * out_shape[k]
+            index[k] = 0
+            k -= 1
 
 
 cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
@@ -223,6 +258,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_fill(tag, f, consts, n)
     elif op == OP_COPY2D:
         exec_copy2d(tag, f, n)
+    elif op == OP_TRANSPOSE:
+        exec_transpose(tag, f, n)
 
 
 cdef class Program:

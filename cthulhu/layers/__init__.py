@@ -15,6 +15,7 @@ from cthulhu.layers.core import (
     Daoloth,
     Darkness,
     Flatten,
+    Permute,
     RepeatVector,
     Reshape,
 )
@@ -39,7 +40,7 @@ from cthulhu.layers.merge import (
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 
 __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
-           "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector",
+           "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
            "ActivityRegularization", "Add", "Subtract", "Multiply", "Average", "Maximum",
            "Minimum", "Concatenate", "concatenate", "add", "subtract", "multiply",
            "average", "maximum", "minimum",

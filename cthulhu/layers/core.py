@@ -136,8 +136,9 @@ class Flatten(Layer):
 
     def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
         if self.data_format == "channels_first" and len(inputs.shape) > 2:
-            raise NotImplementedError("Flatten(data_format='channels_first') on inputs of "
-                                      "rank > 2 needs Permute, not supported yet")
+            # Keras moves the channels last first, so weights keep their order.
+            rank = len(inputs.shape)
+            inputs = K.permute_dimensions(inputs, (0,) + tuple(range(2, rank)) + (1,))
         if any(d is None for d in inputs.shape[1:]):
             raise ValueError(f"The shape of the input to Flatten is not fully defined (got "
                              f"{inputs.shape[1:]}). Make sure to pass a complete input_shape.")
@@ -203,3 +204,23 @@ class RepeatVector(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "n": self.n}
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: ``dims`` is 1-indexed, e.g. (2, 1) swaps the first two."""
+
+    def __init__(self, dims, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Invalid permutation `dims` for Permute Layer: {dims}. The set "
+                             f"of indices in `dims` must be consecutive and start from 1.")
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        if len(self.dims) != len(inputs.shape) - 1:
+            raise ValueError(f"Permute dims {self.dims} do not match inputs of shape "
+                             f"{inputs.shape}")
+        return K.permute_dimensions(inputs, (0,) + self.dims)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dims": self.dims}

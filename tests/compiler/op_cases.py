@@ -109,6 +109,9 @@ def cases():
     out.append(("concat", [normal(4, 2), normal(4, 3), normal(4, 1)], {"axis": 1}, [0, 1, 2],
                 [0, 1, 2]))
     out.append(("concat", [normal(3, 2, 4), normal(3, 1, 4)], {"axis": -2}, [0, 1], [0, 1]))
+    out.append(("transpose", [normal(4, 2, 3)], {"perm": (0, 2, 1)}, [0], [0]))
+    out.append(("transpose", [normal(2, 3, 4, 5)], {"perm": (3, 1, 0, 2)}, [], [0]))
+    out.append(("transpose", [normal(3, 4)], {"perm": (1, 0)}, [], [0]))
     out.append(("slice_axis", [normal(4, 6)], {"axis": 1, "start": 2, "stop": 5}, [0], [0]))
     out.append(("slice_axis", [normal(3, 4, 5)], {"axis": 2, "start": 0, "stop": 2}, [], [0]))
     out.append(("broadcast_to", [normal(1, 3)], {"shape": (4, 3)}, [], [0]))
