@@ -315,6 +315,12 @@ class Lowerer:
         self.calls.append(Call("softmax_xent_grad", dz.dtype, [int(node.attrs["sparse"]), rows,
                                cols, Buf(probs), Buf(t), Buf(g), Buf(dz)], [probs, t, g], [dz]))
 
+    def random_normal(self, node: Node) -> None:
+        step, (y,) = node.inputs[1], node.outputs
+        self.calls.append(Call("normal", y.dtype, [dims(y.shape), Buf(y), Buf(step),
+                               int(node.attrs["seed"]), Const(node.attrs["mean"]),
+                               Const(node.attrs["stddev"])], [step], [y]))
+
     def dropout(self, node: Node) -> None:
         (x, step), (y,) = node.inputs, node.outputs
         self.calls.append(Call("dropout", y.dtype, [dims(x.shape), Buf(x), Buf(y), Buf(step),

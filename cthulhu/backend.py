@@ -459,6 +459,15 @@ def dropout(x, level: float, noise_shape=None, seed: Optional[int] = None) -> Te
     return _emit("dropout", _value(x), current_trace().step(), rate=float(level), seed=int(seed))
 
 
+def normal_like(x, mean: float = 0.0, stddev: float = 1.0, seed: Optional[int] = None):
+    """Normal noise with the shape of ``x``, fresh at every training step (counter-based:
+    the same for a given seed and step whatever the thread count)."""
+    if seed is None:
+        seed = int(np.random.randint(0, 2**31 - 1))
+    return _emit("random_normal", _value(x), current_trace().step(), seed=int(seed),
+                 mean=float(mean), stddev=float(stddev))
+
+
 # ---- losses -----------------------------------------------------------------------------
 def categorical_crossentropy(target, output, from_logits: bool = False, axis: int = -1):
     if from_logits:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 SEED_SALT = np.uint64(0x5851F42D4C957F2D)
+NORMAL_SALT = np.uint64(0xD1B54A32D192ED03)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
@@ -46,6 +47,51 @@ def uniform(seed: int, step: int, size: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         bits = mix64(key + counters * GOLDEN)
     return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def normal(seed: int, step: int, size: int, mean: float, stddev: float) -> np.ndarray:
+    """Box-Muller over counter pairs (2p, 2p + 1) of a key salted apart from uniform's."""
+    key = stream_key(seed, step) ^ NORMAL_SALT
+    counters = np.arange(1, size + 2, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        bits = mix64(key + counters * GOLDEN)
+    u = (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u1, u2 = u[0:size:2], u[1:size + 1:2]
+    r = stddev * np.sqrt(-2.0 * np.log(1.0 - u1))
+    out = np.empty(size + (size % 2))
+    out[0::2] = mean + r * np.cos(6.283185307179586 * u2)
+    out[1::2] = mean + r * np.sin(6.283185307179586 * u2)
+    return out[:size]
+
+
+# ---- random_normal(like, step): normal noise of like's shape, for noise layers ------------
+random_normal = define_op("random_normal", "random")
+
+
+@random_normal.shape
+def _random_normal_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    like, step = inputs
+    if step.shape != () or step.dtype != "int64":
+        raise ValueError("random_normal's step must be an int64 scalar")
+    if attrs["stddev"] < 0:
+        raise ValueError(f"stddev must be >= 0, got {attrs['stddev']}")
+    return [(like.shape, like.dtype)]
+
+
+@random_normal.reference
+def _random_normal_reference(attrs: dict, like: np.ndarray, step: np.ndarray) -> tuple:
+    values = normal(attrs["seed"], int(step), like.size, attrs["mean"], attrs["stddev"])
+    return (values.reshape(like.shape).astype(like.dtype),)
+
+
+@random_normal.vjp
+def _random_normal_vjp(b: Builder, node: Node, cts: list) -> list:
+    return [None, None]  # the noise does not depend on the values of `like`
+
+
+@random_normal.lower
+def _random_normal_lower(lowerer, node: Node) -> None:
+    lowerer.random_normal(node)
 
 
 dropout = define_op("dropout", "random")

@@ -82,6 +82,7 @@ cdef enum ExecOp:
     OP_NADAM_SCHEDULE = 19
     OP_COPY2D = 20
     OP_TRANSPOSE = 21
+    OP_NORMAL = 22
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

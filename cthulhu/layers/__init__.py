@@ -35,6 +35,7 @@ from cthulhu.layers.merge import (
     multiply,
     subtract,
 )
+from cthulhu.layers.noise import GaussianDropout, GaussianNoise
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
@@ -44,4 +45,5 @@ __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "De
            "ActivityRegularization", "Add", "Subtract", "Multiply", "Average", "Maximum",
            "Minimum", "Concatenate", "concatenate", "add", "subtract", "multiply",
            "average", "maximum", "minimum",
-           "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"]
+           "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
+           "GaussianDropout"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
@@ -31,6 +32,8 @@ CASES = [
      lambda xs, w: xs[0].transpose(0, 3, 1, 2)),
     ("flatten_channels_first", lambda: layers.Flatten(data_format="channels_first"), [(2, 3, 4)],
      lambda xs, w: xs[0].transpose(0, 2, 3, 1).reshape(len(xs[0]), -1)),
+    ("gaussian_noise", lambda: layers.GaussianNoise(0.5), [(4,)], lambda xs, w: xs[0]),
+    ("gaussian_dropout", lambda: layers.GaussianDropout(0.3), [(4,)], lambda xs, w: xs[0]),
     ("repeat_vector", lambda: layers.RepeatVector(3), [(4,)],
      lambda xs, w: np.repeat(xs[0][:, None, :], 3, axis=1)),
     ("concatenate", lambda: layers.Concatenate(), [(2,), (3,)],
@@ -95,3 +98,20 @@ def test_merge_in_a_trained_model():
     target = data[:, :1] - data[:, 1:2]
     history = model.summon(data, target, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("layer,std", [
+    (lambda: layers.GaussianNoise(0.5, seed=1, input_shape=(500,)), 0.5),
+    (lambda: layers.GaussianDropout(0.2, seed=1, input_shape=(500,)), np.sqrt(0.2 / 0.8)),
+])
+def test_noise_layers_in_training(layer, std):
+    """On inputs of ones, followed by an identity Daoloth that does not learn (lr 0), the
+    training loss (mse against the ones) is the variance of the noise."""
+    from cthulhu.models import Pile
+    model = Pile([layer(), Daoloth(500, kernel_initializer="identity")])
+    model.conjure(cthulhu.optimizers.SGD(0.0), "mse")
+    ones = np.ones((8, 500), dtype="float32")
+    losses = [model.train_on_batch(ones, ones) for _ in range(3)]
+    assert all(v == pytest.approx(std ** 2, rel=0.1) for v in losses)
+    assert len(set(losses)) == 3  # fresh noise at every step
+    np.testing.assert_allclose(model.predict(ones), ones, rtol=1e-6)  # identity at inference
