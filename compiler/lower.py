@@ -321,6 +321,12 @@ class Lowerer:
                                int(node.attrs["seed"]), Const(node.attrs["mean"]),
                                Const(node.attrs["stddev"])], [step], [y]))
 
+    def random_uniform(self, node: Node) -> None:
+        step, (y,) = node.inputs[1], node.outputs
+        self.calls.append(Call("uniform", y.dtype, [dims(y.shape), Buf(y), Buf(step),
+                               int(node.attrs["seed"]), Const(node.attrs["low"]),
+                               Const(node.attrs["high"])], [step], [y]))
+
     def dropout(self, node: Node) -> None:
         (x, step), (y,) = node.inputs, node.outputs
         self.calls.append(Call("dropout", y.dtype, [dims(x.shape), Buf(x), Buf(y), Buf(step),

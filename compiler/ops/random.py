@@ -94,6 +94,37 @@ def _random_normal_lower(lowerer, node: Node) -> None:
     lowerer.random_normal(node)
 
 
+# ---- random_uniform(like, step): uniform noise in [low, high) of like's shape --------------
+random_uniform = define_op("random_uniform", "random")
+
+
+@random_uniform.shape
+def _random_uniform_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+    like, step = inputs
+    if step.shape != () or step.dtype != "int64":
+        raise ValueError("random_uniform's step must be an int64 scalar")
+    if not attrs["low"] <= attrs["high"]:
+        raise ValueError(f"need low <= high, got {attrs['low']} and {attrs['high']}")
+    return [(like.shape, like.dtype)]
+
+
+@random_uniform.reference
+def _random_uniform_reference(attrs: dict, like: np.ndarray, step: np.ndarray) -> tuple:
+    width = attrs["high"] - attrs["low"]
+    values = attrs["low"] + width * uniform(attrs["seed"], int(step), like.size)
+    return (values.reshape(like.shape).astype(like.dtype),)
+
+
+@random_uniform.vjp
+def _random_uniform_vjp(b: Builder, node: Node, cts: list) -> list:
+    return [None, None]  # the noise does not depend on the values of `like`
+
+
+@random_uniform.lower
+def _random_uniform_lower(lowerer, node: Node) -> None:
+    lowerer.random_uniform(node)
+
+
 dropout = define_op("dropout", "random")
 
 

@@ -83,6 +83,7 @@ cdef enum ExecOp:
     OP_COPY2D = 20
     OP_TRANSPOSE = 21
     OP_NORMAL = 22
+    OP_UNIFORM = 23
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

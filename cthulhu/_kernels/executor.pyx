@@ -24,7 +24,7 @@ from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_updat
                                      adamax_update, nadam_schedule, nadam_update,
                                      rmsprop_update, sgd_update)
 from cthulhu._kernels.reduce cimport reduce
-from cthulhu._kernels.rng cimport dropout, fill_normal
+from cthulhu._kernels.rng cimport dropout, fill_normal, fill_uniform
 from cthulhu._kernels.threads cimport threads_for
 
 from cython cimport floating
@@ -39,7 +39,7 @@ OPCODES = {
     "fill": OP_FILL, "cast": OP_CAST, "rmsprop": OP_RMSPROP, "adagrad": OP_ADAGRAD,
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
     "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D, "transpose": OP_TRANSPOSE,
-    "normal": OP_NORMAL,
+    "normal": OP_NORMAL, "uniform": OP_UNIFORM,
 }
 
 
@@ -261,6 +261,11 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_copy2d(tag, f, n)
     elif op == OP_TRANSPOSE:
         exec_transpose(tag, f, n)
+    elif op == OP_UNIFORM:
+        # size, Y, step address, seed, low, high (const indices)
+        size = dim(f[0], n)
+        fill_uniform(size, <uint64_t>f[3], <uint64_t>(<int64_t*>addr(f[2]))[0], consts[f[4]],
+                     consts[f[5]], <floating*>addr(f[1]), threads_for(size))
     elif op == OP_NORMAL:
         # size, Y, step address, seed, mean, stddev (const indices)
         size = dim(f[0], n)

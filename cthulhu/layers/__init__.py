@@ -35,7 +35,7 @@ from cthulhu.layers.merge import (
     multiply,
     subtract,
 )
-from cthulhu.layers.noise import GaussianDropout, GaussianNoise
+from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
@@ -46,4 +46,4 @@ __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "De
            "Minimum", "Concatenate", "concatenate", "add", "subtract", "multiply",
            "average", "maximum", "minimum",
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
-           "GaussianDropout"]
+           "GaussianDropout", "AlphaDropout"]

@@ -34,6 +34,7 @@ CASES = [
      lambda xs, w: xs[0].transpose(0, 2, 3, 1).reshape(len(xs[0]), -1)),
     ("gaussian_noise", lambda: layers.GaussianNoise(0.5), [(4,)], lambda xs, w: xs[0]),
     ("gaussian_dropout", lambda: layers.GaussianDropout(0.3), [(4,)], lambda xs, w: xs[0]),
+    ("alpha_dropout", lambda: layers.AlphaDropout(0.2), [(4,)], lambda xs, w: xs[0]),
     ("repeat_vector", lambda: layers.RepeatVector(3), [(4,)],
      lambda xs, w: np.repeat(xs[0][:, None, :], 3, axis=1)),
     ("concatenate", lambda: layers.Concatenate(), [(2,), (3,)],
@@ -115,3 +116,27 @@ def test_noise_layers_in_training(layer, std):
     assert all(v == pytest.approx(std ** 2, rel=0.1) for v in losses)
     assert len(set(losses)) == 3  # fresh noise at every step
     np.testing.assert_allclose(model.predict(ones), ones, rtol=1e-6)  # identity at inference
+
+
+def test_alpha_dropout_in_training_matches_its_formula():
+    from compiler.builder import Builder
+    from compiler.ops.random import uniform
+    from compiler.pipeline import optimize_step
+    from cthulhu import backend as K
+
+    from ..compiler.harness import run_native
+    layer = layers.AlphaDropout(0.3, seed=5)
+    step = K.Variable(np.array(7, dtype=np.int64), "int64", "step", False)
+    b = Builder("float32")
+    trace = K.Trace(b, training=True, step_variable=step)
+    with K.tracing(trace):
+        x = K.Tensor(b.input((None, 50)), (None, 50), "float32")
+        graph = optimize_step(b.graph({"y": layer.trace_call(x, True).value}), check=True)
+    xs = np.random.default_rng(0).normal(size=(6, 50)).astype("float32")
+    got = run_native(graph, [xs], [step.storage])["y"]
+    keep = uniform(5, 7, xs.size).reshape(xs.shape) >= 0.3
+    alpha_p = -1.6732632423543772 * 1.0507009873554805
+    a = ((1 - 0.3) * (1 + 0.3 * alpha_p ** 2)) ** -0.5
+    want = a * np.where(keep, xs, alpha_p) - a * alpha_p * 0.3
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert 0.5 < keep.mean() < 0.85

@@ -164,6 +164,10 @@ def cases():
                 {"sparse": True}, [0, 1, 2], []))
     step = lambda rng, dtype: np.array(5, dtype=np.int64)  # noqa: E731
     out.append(("dropout", [normal(6, 5), step], {"rate": 0.3, "seed": 7}, [0], [0]))
+    out.append(("random_uniform", [normal(7, 5), step],
+                {"seed": 3, "low": -1.0, "high": 2.0}, [0], []))
+    out.append(("random_uniform", [normal(300, 301), step],
+                {"seed": 9, "low": 0.0, "high": 1.0}, [], []))
     out.append(("random_normal", [normal(7, 5), step],
                 {"seed": 11, "mean": 1.0, "stddev": 0.5}, [0], []))
     out.append(("random_normal", [normal(300, 301), step],
