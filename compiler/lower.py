@@ -321,11 +321,12 @@ class Lowerer:
                                int(node.attrs["seed"]), Const(node.attrs["mean"]),
                                Const(node.attrs["stddev"])], [step], [y]))
 
-    def random_uniform(self, node: Node) -> None:
+    def noise(self, node: Node, a: float, b: float) -> None:
+        """random_uniform (low a, high b) or random_normal (mean a, stddev b)."""
+        kernel = {"random_uniform": "uniform", "random_normal": "normal"}[node.op]
         step, (y,) = node.inputs[1], node.outputs
-        self.calls.append(Call("uniform", y.dtype, [dims(y.shape), Buf(y), Buf(step),
-                               int(node.attrs["seed"]), Const(node.attrs["low"]),
-                               Const(node.attrs["high"])], [step], [y]))
+        self.calls.append(Call(kernel, y.dtype, [dims(y.shape), Buf(y), Buf(step),
+                               int(node.attrs["seed"]), Const(a), Const(b)], [step], [y]))
 
     def dropout(self, node: Node) -> None:
         (x, step), (y,) = node.inputs, node.outputs

@@ -107,14 +107,6 @@ class Pile(Layer, TrainableModel):
         """As a layer nested in another model."""
         return self.trace_forward([inputs], training)[0]
 
-    @property
-    def constraints(self) -> dict:  # as a nested layer
-        return self.weight_constraints()
-
-    @constraints.setter
-    def constraints(self, value: dict) -> None:
-        pass  # Layer.__init__ sets an empty dict; a Pile's constraints are its layers'
-
     def trace_forward(self, xs: list[K.Tensor], training: bool) -> list[K.Tensor]:
         if not self._layers:
             raise ValueError("the Pile has no layers")

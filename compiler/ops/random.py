@@ -64,65 +64,49 @@ def normal(seed: int, step: int, size: int, mean: float, stddev: float) -> np.nd
     return out[:size]
 
 
-# ---- random_normal(like, step): normal noise of like's shape, for noise layers ------------
-random_normal = define_op("random_normal", "random")
+# ---- noise ops: (like, step) -> noise of like's shape, parameters (a, b) in attrs ----------
+# random_uniform: uniform in [low, high); random_normal: normal(mean, stddev).
+_NOISE_PARAMETERS = {"random_uniform": ("low", "high"), "random_normal": ("mean", "stddev")}
 
 
-@random_normal.shape
-def _random_normal_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
+def _noise_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
     like, step = inputs
     if step.shape != () or step.dtype != "int64":
-        raise ValueError("random_normal's step must be an int64 scalar")
-    if attrs["stddev"] < 0:
+        raise ValueError("a random op's step must be an int64 scalar")
+    if "stddev" in attrs and attrs["stddev"] < 0:
         raise ValueError(f"stddev must be >= 0, got {attrs['stddev']}")
-    return [(like.shape, like.dtype)]
-
-
-@random_normal.reference
-def _random_normal_reference(attrs: dict, like: np.ndarray, step: np.ndarray) -> tuple:
-    values = normal(attrs["seed"], int(step), like.size, attrs["mean"], attrs["stddev"])
-    return (values.reshape(like.shape).astype(like.dtype),)
-
-
-@random_normal.vjp
-def _random_normal_vjp(b: Builder, node: Node, cts: list) -> list:
-    return [None, None]  # the noise does not depend on the values of `like`
-
-
-@random_normal.lower
-def _random_normal_lower(lowerer, node: Node) -> None:
-    lowerer.random_normal(node)
-
-
-# ---- random_uniform(like, step): uniform noise in [low, high) of like's shape --------------
-random_uniform = define_op("random_uniform", "random")
-
-
-@random_uniform.shape
-def _random_uniform_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
-    like, step = inputs
-    if step.shape != () or step.dtype != "int64":
-        raise ValueError("random_uniform's step must be an int64 scalar")
-    if not attrs["low"] <= attrs["high"]:
+    if "low" in attrs and not attrs["low"] <= attrs["high"]:
         raise ValueError(f"need low <= high, got {attrs['low']} and {attrs['high']}")
     return [(like.shape, like.dtype)]
 
 
-@random_uniform.reference
-def _random_uniform_reference(attrs: dict, like: np.ndarray, step: np.ndarray) -> tuple:
-    width = attrs["high"] - attrs["low"]
-    values = attrs["low"] + width * uniform(attrs["seed"], int(step), like.size)
-    return (values.reshape(like.shape).astype(like.dtype),)
-
-
-@random_uniform.vjp
-def _random_uniform_vjp(b: Builder, node: Node, cts: list) -> list:
+def _noise_vjp(b: Builder, node: Node, cts: list) -> list:
     return [None, None]  # the noise does not depend on the values of `like`
 
 
-@random_uniform.lower
-def _random_uniform_lower(lowerer, node: Node) -> None:
-    lowerer.random_uniform(node)
+def _noise_lower(lowerer, node: Node) -> None:
+    first, second = _NOISE_PARAMETERS[node.op]
+    lowerer.noise(node, node.attrs[first], node.attrs[second])
+
+
+def _uniform_values(attrs: dict, step: int, size: int) -> np.ndarray:
+    return attrs["low"] + (attrs["high"] - attrs["low"]) * uniform(attrs["seed"], step, size)
+
+
+def _normal_values(attrs: dict, step: int, size: int) -> np.ndarray:
+    return normal(attrs["seed"], step, size, attrs["mean"], attrs["stddev"])
+
+
+for _name, _values in (("random_uniform", _uniform_values), ("random_normal", _normal_values)):
+    _op = define_op(_name, "random")
+    _op.shape(_noise_shape_rule)
+    _op.vjp(_noise_vjp)
+    _op.lower(_noise_lower)
+
+    def _reference(attrs: dict, like: np.ndarray, step: np.ndarray, values=_values) -> tuple:
+        return (values(attrs, int(step), like.size).reshape(like.shape).astype(like.dtype),)
+
+    _op.reference(_reference)
 
 
 dropout = define_op("dropout", "random")

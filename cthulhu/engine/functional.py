@@ -234,14 +234,6 @@ class Lump(Layer, TrainableModel):
                        else layer.constraints)
         return out
 
-    @property
-    def constraints(self) -> dict:  # as a nested layer
-        return self.weight_constraints()
-
-    @constraints.setter
-    def constraints(self, value: dict) -> None:
-        pass  # Layer.__init__ sets an empty dict; a Lump's constraints are its layers'
-
     # ---- display ------------------------------------------------------------------------
     def summary(self, line_length: int = 65, print_fn=print) -> None:
         rows = []

@@ -47,6 +47,15 @@ class TrainableModel:
         self._batch_totals: dict[str, Any] = {}
         self._optimizer_version = -1
 
+    @property
+    def constraints(self) -> dict:
+        """As a layer nested in another model: the constraints of its own layers."""
+        return self.weight_constraints()
+
+    @constraints.setter
+    def constraints(self, value: dict) -> None:
+        pass  # Layer.__init__ sets an empty dict; a model's constraints are its layers'
+
     def _invalidate(self) -> None:
         """The layer graph changed: compiled graphs and plans must be rebuilt."""
         self._compiled.clear()
