@@ -5,11 +5,11 @@ Every backward is computed from the forward *output* y alone, so the executor ca
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport fabs, fabsf, log1p, log1pf
+from libc.math cimport log1p, log1pf
 from libc.string cimport memcpy
 
 from cthulhu._kernels.codes cimport *
-from cthulhu._kernels.common cimport row_max, split_point
+from cthulhu._kernels.common cimport fabs_f, row_max, split_point
 
 import numpy as np
 
@@ -59,13 +59,6 @@ cdef inline floating _tanh(floating v) noexcept nogil:
         return cth_tanh(v)
 
 
-cdef inline floating _fabs(floating v) noexcept nogil:
-    if floating is float:
-        return fabsf(v)
-    else:
-        return fabs(v)
-
-
 # ---------------------------------------------------------------- forward
 # Loops load every operand unconditionally and finish with a select, so that gcc can
 # if-convert and vectorize them (a load inside a branch cannot be speculated).
@@ -86,7 +79,7 @@ cdef void _act_span(int act, Py_ssize_t n, const floating* x, floating* y) noexc
     elif act == ACT_SIGMOID:
         for j in range(n):      # e = exp(-|x|) never overflows; tiny outputs stay accurate
             v = x[j]
-            e = _exp(-_fabs(v))
+            e = _exp(-fabs_f(v))
             a = one / (one + e)
             y[j] = a if v >= zero else e * a
     elif act == ACT_HARD_SIGMOID:
@@ -111,11 +104,11 @@ cdef void _act_span(int act, Py_ssize_t n, const floating* x, floating* y) noexc
     elif act == ACT_SOFTPLUS:
         for j in range(n):
             v = x[j]
-            y[j] = (v if v > zero else zero) + _log1p(_exp(-_fabs(v)))
+            y[j] = (v if v > zero else zero) + _log1p(_exp(-fabs_f(v)))
     elif act == ACT_SOFTSIGN:
         for j in range(n):
             v = x[j]
-            y[j] = v / (one + _fabs(v))
+            y[j] = v / (one + fabs_f(v))
     elif act == ACT_EXPONENTIAL:
         for j in range(n):
             y[j] = _exp(x[j])
@@ -244,7 +237,7 @@ cdef void _act_bwd_span(int act, Py_ssize_t n, const floating* y, const floating
             dx[j] = dy[j] * (-_expm1(-y[j]))
     elif act == ACT_SOFTSIGN:
         for j in range(n):
-            t = one - _fabs(y[j])
+            t = one - fabs_f(y[j])
             dx[j] = dy[j] * (t * t)
     elif act == ACT_EXPONENTIAL:
         for j in range(n):

@@ -1,5 +1,6 @@
 # Small inline helpers shared by several kernel modules (included by cimport, no module).
 from cython cimport floating
+from libc.math cimport fabs, fabsf, pow, powf, sqrt, sqrtf
 
 cdef enum:
     SPLIT_ALIGN = 16    # parts of a parallel split start on multiples of this many elements
@@ -42,3 +43,25 @@ cdef inline floating row_max(Py_ssize_t n, const floating* x) noexcept nogil:
         best = v if v > best else best
         j += 1
     return best
+
+
+# libm in the precision of `floating` (float32 calls the f-suffixed functions).
+cdef inline floating fabs_f(floating v) noexcept nogil:
+    if floating is float:
+        return fabsf(v)
+    else:
+        return fabs(v)
+
+
+cdef inline floating sqrt_f(floating v) noexcept nogil:
+    if floating is float:
+        return sqrtf(v)
+    else:
+        return sqrt(v)
+
+
+cdef inline floating pow_f(floating a, floating b) noexcept nogil:
+    if floating is float:
+        return powf(a, b)
+    else:
+        return pow(a, b)

@@ -4,35 +4,14 @@ Formulas: see optim.pxd."""
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport fabs, fabsf, pow, powf, sqrt, sqrtf
-from cthulhu._kernels.common cimport SPLIT_ALIGN, split_point
+from libc.math cimport pow
+from cthulhu._kernels.common cimport SPLIT_ALIGN, fabs_f, pow_f, split_point, sqrt_f
 
 import numpy as np
 
 from cthulhu._kernels._checks import check_array
 
 cnp.import_array()
-
-cdef inline floating _pow(floating a, floating b) noexcept nogil:
-    if floating is float:
-        return powf(a, b)
-    else:
-        return pow(a, b)
-
-
-cdef inline floating _sqrt(floating v) noexcept nogil:
-    if floating is float:
-        return sqrtf(v)
-    else:
-        return sqrt(v)
-
-
-cdef inline floating _abs(floating v) noexcept nogil:
-    if floating is float:
-        return fabsf(v)
-    else:
-        return fabs(v)
-
 
 cdef inline floating _max_nan(floating a, floating b) noexcept nogil:
     """max(a, b) propagating NaN from either side (as K.maximum / tf.maximum)."""
@@ -103,7 +82,7 @@ cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* 
             vi = v[i] + (gi * gi - v[i]) * omb2
             m[i] = mi
             v[i] = vi
-            w[i] = w[i] - (mi * alpha) / (_sqrt(vi) + eps)
+            w[i] = w[i] - (mi * alpha) / (sqrt_f(vi) + eps)
     else:
         for i in range(lo, hi):
             gi = g[i]
@@ -114,7 +93,7 @@ cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* 
             vh = vhat[i]
             vh = vi if (vi > vh) | (vi != vi) else vh     # max propagating NaN (K.maximum)
             vhat[i] = vh
-            w[i] = w[i] - (mi * alpha) / (_sqrt(vh) + eps)
+            w[i] = w[i] - (mi * alpha) / (sqrt_f(vh) + eps)
 
 
 cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
@@ -127,7 +106,7 @@ cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating*
     cdef floating b2 = <floating>beta2
     cdef floating one = 1
     cdef floating alpha = <floating>_decayed(lr, decay, step) * \
-        _sqrt(one - _pow(b2, t)) / (one - _pow(b1, t))
+        sqrt_f(one - pow_f(b2, t)) / (one - pow_f(b1, t))
     cdef floating omb1 = <floating>(1.0 - beta1)
     cdef floating omb2 = <floating>(1.0 - beta2)
     cdef floating eps = <floating>epsilon
@@ -159,7 +138,7 @@ cdef void _rmsprop_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floatin
             d = vi - ai * ai + eps
         else:
             d = vi + eps
-        inc = lr * gi / _sqrt(d)
+        inc = lr * gi / sqrt_f(d)
         if mom != NULL:
             inc = momentum * mom[i] + inc
             mom[i] = inc
@@ -194,7 +173,7 @@ cdef void _adagrad_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floatin
         gi = g[i]
         ai = acc[i] + gi * gi
         acc[i] = ai
-        w[i] = w[i] - lr * gi / _sqrt(ai + eps)
+        w[i] = w[i] - lr * gi / sqrt_f(ai + eps)
 
 
 cdef void adagrad_update(Py_ssize_t size, floating* w, const floating* g, floating* acc,
@@ -225,7 +204,7 @@ cdef void _adadelta_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floati
         ag = rho * acc_g[i] + omr * gi * gi
         acc_g[i] = ag
         ad = acc_d[i]
-        delta = -_sqrt(ad + eps) * gi / _sqrt(ag + eps)
+        delta = -sqrt_f(ad + eps) * gi / sqrt_f(ag + eps)
         acc_d[i] = rho * ad + omr * delta * delta
         w[i] = w[i] + lr * delta
 
@@ -258,7 +237,7 @@ cdef void _adamax_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating
         gi = g[i]
         mi = m[i] + (gi - m[i]) * omb1
         m[i] = mi
-        ui = _max_nan(b2 * u[i], _abs(gi))
+        ui = _max_nan(b2 * u[i], fabs_f(gi))
         u[i] = ui
         w[i] = w[i] - coef * mi / (ui + eps)
 
@@ -305,7 +284,7 @@ cdef void _nadam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating*
         m[i] = mi
         v[i] = vi
         m_hat = c_m * mi + c_g * gi
-        w[i] = w[i] - lr * m_hat / (_sqrt(vi * c_v) + eps)
+        w[i] = w[i] - lr * m_hat / (sqrt_f(vi * c_v) + eps)
 
 
 cdef void nadam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
