@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from cthulhu import backend as K
+from cthulhu.backend._math import _activation
 
 
 def linear(x):
@@ -37,7 +38,7 @@ def elu(x, alpha=1.0):
 
 
 def selu(x):
-    return K._activation("selu", x)
+    return _activation("selu", x)
 
 
 def softplus(x):
@@ -49,7 +50,7 @@ def softsign(x):
 
 
 def exponential(x):
-    return K._activation("exponential", x)
+    return _activation("exponential", x)
 
 
 _BY_NAME: dict[str, Callable] = {f.__name__: f for f in (

@@ -8,6 +8,7 @@ import numpy as np
 
 from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
+from cthulhu.backend._tracing import _emit, _value
 from cthulhu.layers.base import Layer
 
 
@@ -60,7 +61,7 @@ class Daoloth(Layer):
                              f"expected axis -1 of input shape to have value "
                              f"{self.kernel.shape[0]}, but received input with shape "
                              f"{inputs.shape}")
-        x = K._emit("matmul", K._value(inputs), K._value(self.kernel), transpose_a=False,
+        x = _emit("matmul", _value(inputs), _value(self.kernel), transpose_a=False,
                     transpose_b=False)
         if self.bias is not None:
             x = x + self.bias
