@@ -16,6 +16,10 @@ from cthulhu.layers.base import InputLayer, Layer
 class Pile(Layer, TrainableModel):
     """A linear stack of layers (Keras ``Sequential``); also usable as a layer."""
 
+    # Masks flow through a nested model as through its layers.
+    supports_masking = True
+    _masks_from_call = True
+
     def __init__(self, layers: Optional[list] = None, name: Optional[str] = None) -> None:
         super().__init__(name=name)
         self._layers: list[Layer] = []

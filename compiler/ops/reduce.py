@@ -72,17 +72,36 @@ def _extremum_vjp(b: Builder, node: Node, cts: list) -> list:
     return [b.mul(b.emit("div", hit, n_hits), _keep(b, cts[0], node))]
 
 
+def _prod_vjp(b: Builder, node: Node, cts: list) -> list:
+    """d prod / d x_i = the product of the other elements, exact when some are zero: with
+    no zero it is prod / x_i; with one zero it is the product of the non-zeros at the zero
+    and 0 elsewhere; with more it is 0."""
+    x = node.inputs[0]
+    axes = node.attrs["axes"]
+    zero, one = b.const(0.0, x.dtype), b.const(1.0, x.dtype)
+    is_zero = b.emit("equal", x, zero)
+    n_zeros = b.emit("reduce_sum", is_zero, axes=axes, keepdims=True)
+    safe = b.emit("where", is_zero, one, x)
+    others = b.emit("reduce_prod", safe, axes=axes, keepdims=True)
+    at_zero = b.emit("where", b.emit("equal", n_zeros, one), others, zero)
+    elsewhere = b.emit("where", b.emit("equal", n_zeros, zero),
+                       b.emit("div", others, safe), zero)
+    local = b.emit("where", is_zero, at_zero, elsewhere)
+    return [b.mul(local, _keep(b, cts[0], node))]
+
+
 def _zero_vjp(b: Builder, node: Node, cts: list) -> list:
     return [None]
 
 
 _NUMPY: dict[str, Callable[..., Any]] = {
-    "reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_max": np.max, "reduce_min": np.min,
-    "argmax": np.argmax, "argmin": np.argmin}
-_VJP = {"reduce_sum": _sum_vjp, "reduce_mean": _mean_vjp, "reduce_max": _extremum_vjp,
-        "reduce_min": _extremum_vjp, "argmax": _zero_vjp, "argmin": _zero_vjp}
-KERNEL_KIND = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max",
-               "reduce_min": "min", "argmax": "argmax", "argmin": "argmin"}
+    "reduce_sum": np.sum, "reduce_mean": np.mean, "reduce_prod": np.prod, "reduce_max": np.max,
+    "reduce_min": np.min, "argmax": np.argmax, "argmin": np.argmin}
+_VJP = {"reduce_sum": _sum_vjp, "reduce_mean": _mean_vjp, "reduce_prod": _prod_vjp,
+        "reduce_max": _extremum_vjp, "reduce_min": _extremum_vjp, "argmax": _zero_vjp,
+        "argmin": _zero_vjp}
+KERNEL_KIND = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_prod": "prod",
+               "reduce_max": "max", "reduce_min": "min", "argmax": "argmax", "argmin": "argmin"}
 
 
 def _make_reference(name: str):

@@ -6,9 +6,12 @@ like the built-in layers. Weights are ``Variable`` objects that own their numpy 
 trace they appear as the graph's params.
 
 One module per concern: ``_config`` (floatx, epsilon, image data format), ``_variables``,
-``_tracing`` (symbolic tensors), ``_math``, ``_shape``, ``_random``, ``_losses``.
+``_tracing`` (symbolic tensors, K.eval), ``_math``, ``_shape``, ``_random``, ``_losses``,
+``_function`` (K.function, K.gradients, the learning phase), ``_deferred`` (backend calls on
+layer-graph tensors become layers).
 """
 
+from cthulhu.backend import _deferred
 from cthulhu.backend._config import (
     epsilon,
     floatx,
@@ -17,6 +20,15 @@ from cthulhu.backend._config import (
     set_floatx,
     set_image_data_format,
 )
+from cthulhu.backend._function import (
+    Function,
+    LearningPhase,
+    function,
+    gradients,
+    in_test_phase,
+    in_train_phase,
+    learning_phase,
+)
 from cthulhu.backend._losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -24,6 +36,8 @@ from cthulhu.backend._losses import (
 )
 from cthulhu.backend._math import (
     abs,
+    all,
+    any,
     argmax,
     argmin,
     cast,
@@ -31,6 +45,7 @@ from cthulhu.backend._math import (
     elu,
     equal,
     exp,
+    eye,
     greater,
     greater_equal,
     hard_sigmoid,
@@ -44,7 +59,10 @@ from cthulhu.backend._math import (
     min,
     minimum,
     not_equal,
+    ones,
+    ones_like,
     pow,
+    prod,
     relu,
     round,
     sigmoid,
@@ -54,27 +72,44 @@ from cthulhu.backend._math import (
     softsign,
     sqrt,
     square,
+    std,
     sum,
     switch,
     tanh,
+    var,
+    zeros,
+    zeros_like,
 )
 from cthulhu.backend._random import dropout, normal_like, uniform_like
 from cthulhu.backend._shape import (
+    batch_flatten,
     concatenate,
+    expand_dims,
+    flatten,
     flatten_last,
     one_hot,
     permute_dimensions,
     repeat,
+    repeat_elements,
     reshape,
+    squeeze,
+    stack,
+    tile,
 )
 from cthulhu.backend._tracing import (
+    BatchSize,
     Tensor,
     Trace,
+    UntraceableError,
     constant,
     current_trace,
+    dtype,
+    eval,
+    in_trace,
     int_shape,
     is_tensor,
-    learning_phase,
+    ndim,
+    shape,
     tracing,
 )
 from cthulhu.backend._variables import (
@@ -88,3 +123,18 @@ from cthulhu.backend._variables import (
     set_value,
     variable,
 )
+
+# Called on layer-graph tensors outside a compilation, these become layers (see _deferred).
+_TENSOR_FUNCTIONS = (
+    "abs", "all", "any", "argmax", "argmin", "batch_flatten", "binary_crossentropy", "cast",
+    "categorical_crossentropy", "clip", "concatenate", "dropout", "elu", "equal", "exp",
+    "expand_dims", "flatten", "greater", "greater_equal", "hard_sigmoid", "l2_normalize",
+    "less", "less_equal", "log", "max", "maximum", "mean", "min", "minimum", "not_equal",
+    "one_hot", "ones_like", "permute_dimensions", "pow", "prod", "relu", "repeat",
+    "repeat_elements", "reshape", "round", "sigmoid", "sign", "softmax", "softplus",
+    "softsign", "sparse_categorical_crossentropy", "sqrt", "square", "squeeze", "stack", "std",
+    "sum", "switch", "tanh", "tile", "var", "zeros_like",
+)
+for _name in _TENSOR_FUNCTIONS:
+    globals()[_name] = _deferred.deferrable(globals()[_name])
+del _name

@@ -69,22 +69,67 @@ def tracing(trace: Trace) -> Iterator[Trace]:
         _trace_stack.pop()
 
 
+_eager: Optional[Trace] = None
+
+
 def current_trace() -> Trace:
-    if not _trace_stack:
-        raise RuntimeError("backend functions on symbolic tensors must run while a model is "
-                           "being compiled or built")
-    return _trace_stack[-1]
+    """The compilation in progress or, outside any, the eager trace: a graph of its own in
+    which backend calls on variables and constants are recorded for ``K.eval``."""
+    global _eager
+    if _trace_stack:
+        return _trace_stack[-1]
+    if _eager is None:
+        _eager = Trace(Builder(floatx()), training=False)
+    return _eager
 
 
-def learning_phase() -> int:
-    return int(current_trace().training) if _trace_stack else 0
+def in_trace() -> bool:
+    """Whether a model (or a layer's shape inference) is being traced right now."""
+    return bool(_trace_stack)
+
+
+def eval(x: Any) -> np.ndarray:  # noqa: A001  (the Keras name)
+    """The value of a variable, or of an expression of variables and constants built outside
+    a model (run by the reference interpreter)."""
+    if isinstance(x, Variable):
+        return x.numpy()
+    if not isinstance(x, Tensor) or x.value is None:
+        raise TypeError(f"K.eval needs a variable or an expression of variables and "
+                        f"constants; {x!r} is part of a layer graph (use K.function or "
+                        f"model.predict to compute it on data)")
+    trace = current_trace()
+    if trace is not _eager or in_trace():
+        raise UntraceableError(f"K.eval cannot evaluate {x!r} while a model is being "
+                               f"compiled: its value depends on the data")
+    from compiler.interpret import interpret
+    from compiler.passes.dce import eliminate_dead_code
+    graph = eliminate_dead_code(trace.builder.graph({"value": x.value}))
+    storage = {id(p): trace.variable_of(p) for p in graph.params}
+    outputs, _ = interpret(graph, [], [storage[id(p)].numpy() for p in graph.params])
+    return outputs["value"]
+
+
+class UntraceableError(TypeError):
+    """User code asked a symbolic tensor for a value it only has when the plan runs."""
+
+
+_WHAT_IS_ALLOWED = ("symbolic tensors are traced into the compiled plan: compute with "
+                    "cthulhu.backend (K) functions, tensor operators (+ - * / ** comparisons) "
+                    "and indexing (x[:, 0])")
+
+# numpy ufuncs that have a traced equivalent (so that np_array + tensor works).
+_UFUNC_OPS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
+              "divide": "div", "power": "pow", "maximum": "maximum", "minimum": "minimum",
+              "less": "less", "less_equal": "less_equal", "greater": "greater",
+              "greater_equal": "greater_equal"}
 
 
 class Tensor:
     """A symbolic tensor: a compiler Value inside the current trace.
 
     ``_cthulhu_shape`` is its Keras shape (batch axis None); ``_cthulhu_history`` is the
-    (layer, node_index, tensor_index) that produced it in the layer graph.
+    (layer, node_index, tensor_index) that produced it in the layer graph; ``_mask`` is its
+    Keras mask (a Tensor of 0.0/1.0 over the leading axes, or None).
     """
 
     def __init__(self, value: Optional[Value], shape: tuple, dtype: str,
@@ -94,15 +139,20 @@ class Tensor:
         self.dtype = dtype
         self._cthulhu_history = history
         self.name = name
+        self._mask: Optional[Tensor] = None
 
     @property
     def shape(self) -> tuple:
         return self._cthulhu_shape
 
+    @property
+    def ndim(self) -> int:
+        return len(self._cthulhu_shape)
+
     def __repr__(self) -> str:
         return f"<cthulhu.Tensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
 
-    # Arithmetic builds IR.
+    # Arithmetic and comparison build IR.
     def __add__(self, other): return _binary("add", self, other)
     def __radd__(self, other): return _binary("add", other, self)
     def __sub__(self, other): return _binary("sub", self, other)
@@ -112,8 +162,84 @@ class Tensor:
     def __truediv__(self, other): return _binary("div", self, other)
     def __rtruediv__(self, other): return _binary("div", other, self)
     def __pow__(self, other): return _binary("pow", self, other)
+    def __rpow__(self, other): return _binary("pow", other, self)
     def __neg__(self): return _unary("neg", self)
     def __abs__(self): return _unary("abs", self)
+    def __lt__(self, other): return _binary("less", self, other)
+    def __le__(self, other): return _binary("less_equal", self, other)
+    def __gt__(self, other): return _binary("greater", self, other)
+    def __ge__(self, other): return _binary("greater_equal", self, other)
+
+    def __getitem__(self, key):
+        from cthulhu.backend._shape import slice_tensor
+        return slice_tensor(self, key)
+
+    # What has no meaning before the plan runs fails with an explanation.
+    def _untraceable(self, what: str, hint: str = "") -> UntraceableError:
+        return UntraceableError(f"{what} of a symbolic tensor {self.shape} is not known while "
+                                f"the model is built{hint}; {_WHAT_IS_ALLOWED}")
+
+    def __array__(self, *args, **kwargs):
+        raise self._untraceable("the array value", " (it cannot become a numpy array)")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = _UFUNC_OPS.get(ufunc.__name__)
+        if method != "__call__" or op is None or kwargs:
+            raise UntraceableError(f"numpy.{ufunc.__name__} cannot be applied to a symbolic "
+                                   f"tensor; {_WHAT_IS_ALLOWED}")
+        return _binary(op, *inputs)
+
+    def __bool__(self):
+        raise self._untraceable("the truth value", " (use K.switch to choose element-wise)")
+
+    def __float__(self):
+        raise self._untraceable("the value")
+
+    def __int__(self):
+        raise self._untraceable("the value")
+
+    def __index__(self):
+        raise self._untraceable("the value")
+
+    def __iter__(self):
+        raise self._untraceable("the values", " (it cannot be iterated over)")
+
+
+class BatchSize:
+    """``K.shape(x)[0]``: the number of samples, known only when the plan runs. Shape
+    arguments accept it for the batch axis; in arithmetic it is a scalar tensor."""
+
+    def __init__(self, of: Value) -> None:
+        self.of = of
+
+    def tensor(self) -> Tensor:
+        return _wrap(current_trace().builder.emit("dim_size", self.of, axes=(0,)))
+
+    def __repr__(self) -> str:
+        return "<cthulhu.BatchSize>"
+
+    def __add__(self, other): return self.tensor() + other
+    def __radd__(self, other): return other + self.tensor()
+    def __sub__(self, other): return self.tensor() - other
+    def __rsub__(self, other): return other - self.tensor()
+    def __mul__(self, other): return self.tensor() * other
+    def __rmul__(self, other): return other * self.tensor()
+    def __truediv__(self, other): return self.tensor() / other
+    def __rtruediv__(self, other): return other / self.tensor()
+
+
+def shape(x: Any) -> tuple:
+    """The shape of ``x``; the batch axis is a ``BatchSize`` (its size at run time)."""
+    value = _value(x)
+    return tuple(BatchSize(value) if d is None else d for d in value.shape)
+
+
+def ndim(x: Any) -> int:
+    return len(int_shape(x))
+
+
+def dtype(x: Any) -> str:
+    return str(x.dtype)
 
 
 def _wrap(value: Value) -> Tensor:
@@ -136,10 +262,22 @@ def _value(x: Any, like: Optional[Value] = None) -> Value:
         return x.value
     if isinstance(x, Variable):
         return trace.param(x)
-    if np.ndim(x) == 0:
+    if isinstance(x, BatchSize):
+        return x.tensor().value  # type: ignore[return-value]
+    if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)):
         dtype = like.dtype if like is not None and like.dtype != "int64" else floatx()
-        return trace.builder.const(float(x), dtype)
-    raise TypeError(f"expected a symbolic tensor or a scalar, got {type(x).__name__}")
+        if np.ndim(x) == 0:
+            return trace.builder.const(float(x), dtype)
+        return constant_array(np.asarray(x, dtype=dtype))
+    raise TypeError(f"expected a symbolic tensor, a variable, a number or an array, got "
+                    f"{type(x).__name__}")
+
+
+def constant_array(array: np.ndarray) -> Value:
+    """An array constant of the current trace: a non-trainable variable that no model owns,
+    bound as a param (the IR's constants are scalars)."""
+    var = Variable(array, str(array.dtype), "constant", trainable=False)
+    return current_trace().param(var)
 
 
 def _emit(op: str, *args: Value, **attrs: Any) -> Any:
@@ -147,7 +285,16 @@ def _emit(op: str, *args: Value, **attrs: Any) -> Any:
     return tuple(_wrap(v) for v in out) if isinstance(out, tuple) else _wrap(out)
 
 
+def _on_layer_graph(*xs: Any) -> bool:
+    """Whether an operator meets a layer-graph tensor outside a trace (it then becomes a
+    layer, see _deferred)."""
+    return not _trace_stack and any(isinstance(x, Tensor) and x.value is None for x in xs)
+
+
 def _binary(op: str, a: Any, b: Any) -> Tensor:
+    if _on_layer_graph(a, b):
+        from cthulhu.backend._deferred import as_layer
+        return as_layer(_binary, (op, a, b), {}, name=op)
     if not is_tensor(a):
         bv = _value(b)
         return _emit(op, _value(a, bv), bv)
@@ -156,9 +303,20 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
 
 
 def _unary(op: str, x: Any) -> Tensor:
+    if _on_layer_graph(x):
+        from cthulhu.backend._deferred import as_layer
+        return as_layer(_unary, (op, x), {}, name=op)
     return _emit(op, _value(x))
 
 
-def constant(value: float, dtype: Optional[str] = None) -> Tensor:
-    return _wrap(current_trace().builder.const(float(value), dtype or floatx()))
+def constant(value: Any, dtype: Optional[str] = None, shape: Optional[tuple] = None,
+             name: Optional[str] = None) -> Tensor:
+    """A constant tensor (a scalar, or an array filled from ``value`` when ``shape`` is
+    given)."""
+    array = np.asarray(value, dtype=dtype or floatx())
+    if shape is not None:
+        array = np.broadcast_to(array, tuple(shape)).copy()
+    if array.ndim == 0:
+        return _wrap(current_trace().builder.const(float(array), str(array.dtype)))
+    return _wrap(constant_array(array))
 

@@ -106,6 +106,10 @@ class Lump(Layer, TrainableModel):
     """A model from inputs to outputs (Keras ``Model``): ``Lump(inputs, outputs)``; also
     ``Lump(input=..., output=...)`` and positional arguments."""
 
+    # Masks flow through a nested model as through its layers.
+    supports_masking = True
+    _masks_from_call = True
+
     def __init__(self, inputs: Any = None, outputs: Any = None, name: Optional[str] = None,
                  **kwargs: Any) -> None:
         inputs = kwargs.pop("input", inputs)

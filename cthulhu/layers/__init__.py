@@ -19,6 +19,8 @@ from cthulhu.layers.core import (
     RepeatVector,
     Reshape,
 )
+from cthulhu.layers.lukthu import LuKthu
+from cthulhu.layers.masking import Masking
 from cthulhu.layers.merge import (
     Add,
     Average,
@@ -39,6 +41,7 @@ from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
+Lambda = LuKthu
 
 __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -46,4 +49,4 @@ __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "De
            "Minimum", "Concatenate", "concatenate", "add", "subtract", "multiply",
            "average", "maximum", "minimum",
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout"]
+           "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking"]

@@ -13,6 +13,8 @@ from cthulhu.layers.base import Layer
 class LeakyReLU(Layer):
     """x for x > 0, alpha * x otherwise."""
 
+    supports_masking = True
+
     def __init__(self, alpha: float = 0.3, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha = float(alpha)
@@ -27,6 +29,8 @@ class LeakyReLU(Layer):
 class PReLU(Layer):
     """x for x > 0, alpha * x otherwise, with a learned alpha per unit (shared along
     ``shared_axes``)."""
+
+    supports_masking = True
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None, shared_axes: Any = None, **kwargs: Any) -> None:
@@ -63,15 +67,14 @@ class PReLU(Layer):
 class ELU(Layer):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
 
+    supports_masking = True
+
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha = float(alpha)
 
     def call(self, inputs, training=False):
-        if self.alpha == 1.0:
-            return K.elu(inputs)
-        negative = self.alpha * (K.exp(K.minimum(inputs, 0.0)) - 1.0)
-        return K.switch(K.greater(inputs, 0.0), inputs, negative)
+        return K.elu(inputs, self.alpha)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -79,6 +82,8 @@ class ELU(Layer):
 
 class ThresholdedReLU(Layer):
     """x for x > theta, 0 otherwise."""
+
+    supports_masking = True
 
     def __init__(self, theta: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -94,6 +99,10 @@ class ThresholdedReLU(Layer):
 
 
 class Softmax(Layer):
+    """softmax(x) along ``axis``."""
+
+    supports_masking = True
+
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = axis
@@ -110,6 +119,8 @@ class ReLU(Layer):
     f(x) = max_value for x >= max_value, x for threshold <= x < max_value,
     negative_slope * (x - threshold) otherwise."""
 
+    supports_masking = True
+
     def __init__(self, max_value: Optional[float] = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -121,14 +132,8 @@ class ReLU(Layer):
         self.negative_slope, self.threshold = float(negative_slope), float(threshold)
 
     def call(self, inputs, training=False):
-        if self.negative_slope == 0.0 and self.threshold == 0.0:
-            out = K.relu(inputs)
-        else:
-            below = (inputs - self.threshold) * self.negative_slope
-            out = K.switch(K.greater_equal(inputs, self.threshold), inputs, below)
-        if self.max_value is not None:
-            out = K.minimum(out, self.max_value)
-        return out
+        return K.relu(inputs, alpha=self.negative_slope, max_value=self.max_value,
+                      threshold=self.threshold)
 
     def get_config(self):
         return {**super().get_config(), "max_value": self.max_value,

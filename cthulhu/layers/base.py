@@ -6,6 +6,8 @@ a throwaway graph, so shapes always agree with what the compiler will build.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from typing import Any, Optional
 
@@ -17,6 +19,11 @@ from cthulhu import backend as K
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@functools.cache
+def _call_takes_mask(cls: type) -> bool:
+    return "mask" in inspect.signature(cls.call).parameters
 
 
 def _normalize_shape(shape: Any, what: str) -> tuple:
@@ -43,6 +50,11 @@ class Layer:
 
     _ALLOWED = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name", "trainable",
                 "input_dim", "weights"}
+    # Whether a mask on the inputs may reach this layer (it passes through unless
+    # compute_mask says otherwise); a masked input to a layer without it is an error.
+    supports_masking = False
+    # Models nested as layers: the masks their call attaches to the outputs are kept.
+    _masks_from_call = False
 
     def __init__(self, **kwargs: Any) -> None:
         unknown = set(kwargs) - self._ALLOWED
@@ -59,6 +71,7 @@ class Layer:
         self.constraints: dict[int, Any] = {}  # id(weight) -> constraint
         self.activity_regularizer: Any = None
         self._inbound_nodes: list[Node] = []
+        self._returns_list = False
         self._initial_weights = kwargs.get("weights")
         self.batch_input_shape: Optional[tuple] = None
         if "batch_input_shape" in kwargs:
@@ -137,6 +150,10 @@ class Layer:
     def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
         return inputs
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the outputs (a 0/1 tensor, or None): by default the input mask."""
+        return mask if self.supports_masking else None
+
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Shape inference by tracing ``call`` on a throwaway graph. A list of shapes stands
         for several inputs; several outputs give a list of shapes."""
@@ -174,30 +191,80 @@ class Layer:
         if tensors and tensors[0].value is not None:  # inside a trace: emit IR directly
             return self.trace_call(inputs, K.current_trace().training)
         several = isinstance(inputs, (list, tuple))
-        shapes = [t.shape for t in tensors]
-        out_shape = self.compute_output_shape(shapes if several else shapes[0])
-        out_shapes = out_shape if isinstance(out_shape, list) else [out_shape]
+        traced = self._trace_layer_graph_call(tensors, several)
         index = len(self._inbound_nodes)
-        outs = [K.Tensor(None, s, self.dtype, (self, index, i), f"{self.name}/output_{i}")
-                for i, s in enumerate(out_shapes)]
+        outs = []
+        for i, t in enumerate(traced):
+            out = K.Tensor(None, t.shape, self.dtype, (self, index, i), f"{self.name}/output_{i}")
+            if t._mask is not None:  # only its shape matters in the layer graph
+                out._mask = K.Tensor(None, t._mask.shape, t._mask.dtype)
+            outs.append(out)
         self._inbound_nodes.append(Node(self, tensors, outs))
-        return outs if isinstance(out_shape, list) else outs[0]
+        return outs if len(outs) > 1 or self._returns_list else outs[0]
+
+    def _trace_layer_graph_call(self, tensors: list[K.Tensor], several: bool) -> list:
+        """The outputs (with their masks) of this layer on placeholders shaped like
+        ``tensors``, traced on a throwaway graph: shapes always agree with the compiler."""
+        trace = K.Trace(Builder(self.dtype), training=False)
+        with K.tracing(trace):
+            xs = []
+            for t in tensors:
+                x = K.Tensor(trace.builder.input(tuple(t.shape), self.dtype), t.shape, self.dtype)
+                if t._mask is not None:
+                    shape = tuple(t._mask.shape)
+                    x._mask = K.Tensor(trace.builder.input(shape, K.floatx()), shape, K.floatx())
+                xs.append(x)
+            out = self.trace_call(xs if several else xs[0], training=False)
+        self._returns_list = isinstance(out, (list, tuple))
+        return list(out) if self._returns_list else [out]
 
     def trace_call(self, x: Any, training: bool) -> Any:
-        """Emit this layer's IR into the current trace (x: a tensor or a list of them)."""
-        self._ensure_built([t.shape for t in x] if isinstance(x, (list, tuple)) else x.shape)
+        """Emit this layer's IR into the current trace (x: a tensor or a list of them); the
+        input masks go to ``call`` (if it takes ``mask``) and the output masks come from
+        ``compute_mask``."""
+        several = isinstance(x, (list, tuple))
+        xs = list(x) if several else [x]
+        self._ensure_built([t.shape for t in xs] if several else x.shape)
+        masks = [t._mask for t in xs]
+        mask = masks if several else masks[0]
+        masked = any(m is not None for m in masks)
+        if masked and not self.supports_masking:
+            raise TypeError(f"Layer {self.name!r} ({type(self).__name__}) does not support "
+                            f"masking, but was passed an input mask. Masks come from a "
+                            f"Masking layer (or an embedding with mask_zero=True) and flow "
+                            f"through layers that support them; put this layer where no mask "
+                            f"reaches it")
         trace = K.current_trace()
         saved, trace.builder.origin = trace.builder.origin, self.name
         try:
-            out = self.call(x, training=training)
+            kwargs = {"mask": mask} if _call_takes_mask(type(self)) else {}
+            out = self.call(x, training=training, **kwargs)
             if self.activity_regularizer is not None and isinstance(out, K.Tensor):
                 # Keras divides the activity penalty by the batch size.
                 penalty = self.activity_regularizer(out)
                 trace.penalties.append(penalty / K.Tensor(trace.builder.emit(
                     "dim_size", out.value, axes=(0,)), (), out.dtype))
-            return out
+            if self._masks_from_call:
+                return out
+            return self._with_masks(out, self.compute_mask(x, mask))
         finally:
             trace.builder.origin = saved
+
+    @staticmethod
+    def _with_masks(out: Any, out_mask: Any) -> Any:
+        """The outputs, each carrying its mask (new tensor objects: an output may be an
+        input object, whose own mask must not change)."""
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        out_masks = list(out_mask) if isinstance(out_mask, (list, tuple)) else \
+            [out_mask] * len(outs)
+        if all(m is None for m in out_masks) and all(o._mask is None for o in outs):
+            return out
+        marked = []
+        for o, m in zip(outs, out_masks):
+            t = K.Tensor(o.value, o.shape, o.dtype, o._cthulhu_history, o.name)
+            t._mask = m
+            marked.append(t)
+        return marked if isinstance(out, (list, tuple)) else marked[0]
 
     def get_config(self) -> dict:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,

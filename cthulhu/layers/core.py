@@ -21,6 +21,8 @@ def _not_yet(layer: str, **args: Any) -> None:
 class Daoloth(Layer):
     """Daoloth (Keras ``Dense``): ``activation(dot(input, kernel) + bias)``."""
 
+    supports_masking = True
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -84,6 +86,8 @@ class Daoloth(Layer):
 class Azatoth(Layer):
     """Azatoth (Keras ``Activation``): applies an activation function."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -100,6 +104,8 @@ class Azatoth(Layer):
 class Darkness(Layer):
     """Darkness (Keras ``Dropout``): zeroes a fraction ``rate`` of inputs while training and
     scales the rest by 1/(1-rate); the identity at inference."""
+
+    supports_masking = True
 
     def __init__(self, rate: float, noise_shape=None, seed: Optional[int] = None,
                  **kwargs: Any) -> None:
@@ -178,6 +184,8 @@ class Reshape(Layer):
 
 class ActivityRegularization(Layer):
     """Adds l1 * sum(|x|) + l2 * sum(x^2) of its input (per batch sample) to the loss."""
+
+    supports_masking = True
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -15,6 +15,18 @@ class _Merge(Layer):
 
     min_inputs = 2
     max_inputs = None
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """A position is kept when every input keeps it (an input without a mask keeps
+        all), as Keras's merge layers."""
+        kept = [m for m in (mask or []) if m is not None]
+        if not kept:
+            return None
+        out = kept[0]
+        for m in kept[1:]:
+            out = out * m
+        return out
 
     def _check_inputs(self, shapes: Any) -> None:
         if not isinstance(shapes, list):
@@ -108,6 +120,16 @@ class Concatenate(_Merge):
     def call(self, inputs: Any, training: bool = False) -> K.Tensor:
         self._check_inputs([t.shape for t in inputs] if isinstance(inputs, list) else inputs)
         return K.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if not mask or all(m is None for m in mask):
+            return None
+        rank = len(inputs[0].shape)
+        if self.axis % rank == rank - 1:  # joined features: kept where every input keeps it
+            return super().compute_mask(inputs, mask)
+        # Joined along a masked axis: the masks are joined too (no mask keeps all).
+        full = [K.ones_like(K.sum(x, axis=-1)) if m is None else m for x, m in zip(inputs, mask)]
+        return K.concatenate(full, axis=self.axis % rank)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}

@@ -12,6 +12,8 @@ from cthulhu.layers.base import Layer
 
 
 class _Noise(Layer):
+    supports_masking = True
+
     def __init__(self, seed: Optional[int] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed

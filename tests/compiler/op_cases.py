@@ -42,6 +42,17 @@ def distinct(*shape):
     return make
 
 
+def with_zeros(*shape):
+    """Values near 1 in size, with some rows holding one zero and some two (for prod)."""
+    def make(rng, dtype):
+        x = rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        flat = x.reshape(shape[0], -1)
+        flat[0, 1] = 0.0
+        flat[-1, :2] = 0.0
+        return x.astype(dtype)
+    return make
+
+
 def mask(*shape):
     return lambda rng, dtype: rng.integers(0, 2, size=shape).astype(dtype)
 
@@ -123,6 +134,12 @@ def cases():
                             [0]))
         out.append((op, [maker(6, 5)], {"axes": (0,), "keepdims": False}, [0], [0]))
         out.append((op, [maker(6, 5)], {"axes": (1,), "keepdims": True}, [0], [0]))
+    for axes in ((1,), (2,), (1, 2), (0, 1, 2)):
+        out.append(("reduce_prod", [away_from_zero(3, 4, 5)], {"axes": axes, "keepdims": False},
+                    [0] if 0 not in axes else [], [0]))
+    out.append(("reduce_prod", [with_zeros(3, 4)], {"axes": (1,), "keepdims": True}, [], [0]))
+    out.append(("reduce_prod", [with_zeros(3, 2, 2)], {"axes": (1, 2), "keepdims": False}, [0],
+                [0]))
     for op in ("argmax", "argmin"):
         for axes in ((0,), (1,)):
             out.append((op, [distinct(4, 5)], {"axes": axes, "keepdims": False}, [], []))
