@@ -206,18 +206,34 @@ _CLASSES = {cls.__name__: cls for cls in (
     Poisson, CosineSimilarity)}
 
 
-def reduce_batch(loss: Any, per_sample, sample_weight=None):
+def align(weights, values):
+    """Per-sample (batch,) or per-timestep (batch, steps) weights or masks, reshaped to
+    broadcast against ``values`` of shape (batch, ...)."""
+    extra = len(values.shape) - len(weights.shape)
+    if extra < 0:
+        raise ValueError(f"weights or mask of shape {weights.shape} do not fit values of shape "
+                         f"{values.shape}: a temporal weight or mask needs a loss per timestep")
+    if extra == 0:
+        return weights
+    return K.reshape(weights, (None,) + tuple(weights.shape[1:]) + (1,) * extra)
+
+
+def reduce_batch(loss: Any, per_sample, sample_weight=None, mask=None):
     """The scalar loss of a batch from per-sample values, each weighted by its sample's
     weight: their mean over the batch ('sum_over_batch_size', Keras's default), or their sum
-    for a Loss whose reduction is 'sum'."""
+    for a Loss whose reduction is 'sum'. Masked values (mask 0) do not count: the mean is
+    then over the kept values, as tf-keras computes it (and 0 when none is kept)."""
     if sample_weight is not None:
-        rank = len(per_sample.shape)
-        if rank > 1:  # one weight per sample, over every timestep of it
-            sample_weight = K.reshape(sample_weight, (None,) + (1,) * (rank - 1))
-        per_sample = per_sample * sample_weight
+        per_sample = per_sample * align(sample_weight, per_sample)
+    if mask is not None:
+        mask = align(mask, per_sample)
+        per_sample = per_sample * mask
     if isinstance(loss, Loss) and loss.reduction == "sum":
         return K.sum(per_sample)
-    return K.mean(per_sample)
+    if mask is None:
+        return K.mean(per_sample)
+    kept = K.sum(K.ones_like(per_sample) * mask)
+    return K.sum(per_sample) / K.maximum(kept, 1.0)
 
 
 def per_sample_function(loss: Any) -> Callable:

@@ -110,16 +110,11 @@ def tile(x, n) -> Tensor:
     if value.batched and reps[0] != 1:
         raise NotImplementedError("tiling along the batch axis is not supported: the batch "
                                   "axis must stay whole")
-    split, wide = [], []
-    for dim, r in zip(value.shape, reps):
-        split += [1, dim]
-        wide += [r, dim]
-    if value.batched:  # no repetition axis before the batch axis
-        split, wide = split[1:], wide[1:]
-    column = _emit("reshape", value, shape=tuple(split))
-    spread = _emit("broadcast_to", column.value, shape=tuple(wide))
-    out = tuple(None if d is None else d * r for d, r in zip(value.shape, reps))
-    return _emit("reshape", spread.value, shape=out)
+    out = _wrap(value)
+    for axis, r in enumerate(reps):
+        if r != 1:
+            out = concatenate([out] * r, axis=axis)
+    return out
 
 
 def flatten(x) -> Tensor:
@@ -152,7 +147,8 @@ def slice_tensor(x: Tensor, key) -> Tensor:
     if Ellipsis in key:
         at = key.index(Ellipsis)
         key = key[:at] + (slice(None),) * (value.rank - used) + key[at + 1:]
-    key = key + (slice(None),) * (value.rank - used)
+    else:
+        key = key + (slice(None),) * (value.rank - used)
     out_shape: list = []
     axis = 0
     for k in key:

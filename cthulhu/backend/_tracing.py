@@ -140,6 +140,7 @@ class Tensor:
         self._cthulhu_history = history
         self.name = name
         self._mask: Optional[Tensor] = None
+        self._eager = False  # built outside any model (see _import_eager)
 
     @property
     def shape(self) -> tuple:
@@ -243,7 +244,28 @@ def dtype(x: Any) -> str:
 
 
 def _wrap(value: Value) -> Tensor:
-    return Tensor(value, value.shape, value.dtype)
+    tensor = Tensor(value, value.shape, value.dtype)
+    tensor._eager = not _trace_stack
+    return tensor
+
+
+def _import_eager(value: Value) -> Value:
+    """A value of the eager trace (an expression of variables and constants built outside
+    any model), replayed into the current trace so that a model can use it."""
+    from compiler.passes.dce import eliminate_dead_code
+    assert _eager is not None
+    trace = current_trace()
+    graph = eliminate_dead_code(_eager.builder.graph({"value": value}))
+    mapping: dict[int, Value] = {}
+    for param in graph.params:
+        var = _eager.variable_of(param)
+        assert var is not None
+        mapping[param.id] = trace.param(var)
+    for node in graph.nodes:
+        outs = trace.builder.emit(node.op, *(mapping[v.id] for v in node.inputs), **node.attrs)
+        for old, new in zip(node.outputs, outs if isinstance(outs, tuple) else (outs,)):
+            mapping[old.id] = new
+    return mapping[value.id]
 
 
 def is_tensor(x: Any) -> bool:
@@ -259,6 +281,8 @@ def _value(x: Any, like: Optional[Value] = None) -> Value:
         if x.value is None:
             raise ValueError(f"{x!r} is a layer-graph tensor, not part of the graph being "
                              f"compiled")
+        if x._eager and _trace_stack:
+            return _import_eager(x.value)
         return x.value
     if isinstance(x, Variable):
         return trace.param(x)

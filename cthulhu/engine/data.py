@@ -77,24 +77,31 @@ def class_labels(y: np.ndarray) -> np.ndarray:
 
 
 def sample_weights(y: np.ndarray, sample_weight: Any, class_weight: Any,
-                   dtype: str) -> np.ndarray:
-    """One weight per sample: sample_weight times the weight of the sample's class."""
-    weights = np.ones(len(y), dtype=np.float64)
+                   dtype: str, temporal: bool = False) -> np.ndarray:
+    """One weight per sample (per sample and timestep when ``temporal``): sample_weight
+    times the weight of the sample's class."""
+    shape = (len(y), y.shape[1]) if temporal else (len(y),)
+    weights = np.ones(shape, dtype=np.float64)
     if sample_weight is not None:
         sw = np.asarray(sample_weight)
         if sw.dtype.kind not in "biuf":
             raise TypeError(f"sample_weight must be numeric, got dtype {sw.dtype}")
-        if sw.ndim == 2:
-            raise NotImplementedError("2-D (temporal) sample weights need "
-                                      "sample_weight_mode='temporal', not supported yet")
-        if sw.shape != (len(y),):
+        if sw.ndim == 2 and not temporal:
+            raise ValueError(f"Found a 2-D sample_weight array {sw.shape}: per-timestep "
+                             f"weights need conjure(sample_weight_mode='temporal')")
+        if sw.shape != shape:
+            what = "one weight per sample and timestep" if temporal else \
+                "one weight per sample"
             raise ValueError(f"Found a sample_weight array with shape {sw.shape} for targets "
-                             f"with shape {y.shape}: it needs one weight per sample, shape "
-                             f"({len(y)},)")
+                             f"with shape {y.shape}: it needs {what}, shape {shape}")
         if not np.all(np.isfinite(sw)):
             raise ValueError("sample_weight contains NaN or infinite values")
         weights *= sw
     if class_weight:
+        if temporal:
+            raise NotImplementedError("class_weight with sample_weight_mode='temporal' is not "
+                                      "supported; fold the class weights into the temporal "
+                                      "sample weights")
         if not isinstance(class_weight, dict):
             raise ValueError(f"class_weight must be a dict of class index -> weight, got "
                              f"{type(class_weight).__name__}")

@@ -82,6 +82,12 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
     return CompiledGraph(graph, list(trace.variables))
 
 
+def _log_ratio(out: dict, name: str, values: K.Tensor, weights: K.Tensor) -> None:
+    """The metric ``name`` as sum(values * weights) over sum(weights) (see loops.Accumulator)."""
+    out[name] = K.sum(values * weights).value
+    out[name + "/weight"] = K.sum(K.ones_like(values) * weights).value
+
+
 def _losses_and_metrics(model: Any, trace: K.Trace, y_preds: list[K.Tensor]) -> dict:
     """Targets y_i and sample weights sw_i become graph inputs after the x's, in output
     order; the outputs are named as outputs.log_names lists them."""
@@ -91,19 +97,28 @@ def _losses_and_metrics(model: Any, trace: K.Trace, y_preds: list[K.Tensor]) -> 
     for i, (spec, y_pred) in enumerate(zip(specs, y_preds)):
         y_true = K.Tensor(b.input(spec.target_shape, name=f"y{i}"), spec.target_shape,
                           K.floatx())
-        weights = K.Tensor(b.input((None,), name=f"sample_weight{i}"), (None,), K.floatx())
+        shape = spec.sample_weight_shape
+        weights = K.Tensor(b.input(shape, name=f"sample_weight{i}"), shape, K.floatx())
+        mask = y_pred._mask  # from Masking (or another mask-making layer) upstream
         per_sample = losses.per_sample_function(spec.loss)(y_true, y_pred)
-        loss = losses.reduce_batch(spec.loss, per_sample, weights)
+        loss = losses.reduce_batch(spec.loss, per_sample, weights, mask)
         per_output[f"{spec.name}_loss"] = loss.value
         weighted = loss if spec.weight == 1.0 else loss * spec.weight
         total = weighted if total is None else total + weighted
+        # Metrics are means over samples (and timesteps); with a mask, over the kept ones.
+        # Sums are logged with their weight, so that batches combine exactly.
         for name, fn in spec.metrics:
-            metric_values[name] = K.mean(fn(y_true, y_pred)).value
-        for name, fn in spec.weighted_metrics:
-            # Sums, so that batches combine exactly: the loop divides total by total.
             values = fn(y_true, y_pred)
-            metric_values[name] = K.sum(values * weights).value
-            metric_values[name + "/weight"] = K.sum(weights).value
+            if mask is None:
+                metric_values[name] = K.mean(values).value
+            else:
+                _log_ratio(metric_values, name, values, losses.align(mask, values))
+        for name, fn in spec.weighted_metrics:
+            values = fn(y_true, y_pred)
+            w = losses.align(weights, values)
+            if mask is not None:
+                w = w * losses.align(mask, values)
+            _log_ratio(metric_values, name, values, w)
     for penalty in model.regularization_penalties() + trace.penalties:
         total = total + penalty
     outputs = {"loss": total.value}

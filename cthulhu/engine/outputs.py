@@ -20,6 +20,12 @@ class OutputSpec:
     metrics: list[tuple[str, Callable]] = field(default_factory=list)  # (log name, function)
     # Metrics averaged with the sample weights as weights (conjure's weighted_metrics).
     weighted_metrics: list[tuple[str, Callable]] = field(default_factory=list)
+    # sample_weight_mode='temporal': one weight per sample and timestep, shape (batch, steps).
+    temporal: bool = False
+
+    @property
+    def sample_weight_shape(self) -> tuple:
+        return (None, self.shape[1]) if self.temporal else (None,)
 
     @property
     def target_shape(self) -> tuple:
@@ -94,17 +100,25 @@ def _metric_function(ident: Any, spec: OutputSpec) -> tuple[str, Callable]:
 
 
 def resolve(names: list[str], shapes: list[tuple], loss: Any, loss_weights: Any,
-            metrics: Any, weighted_metrics: Any = None) -> list[OutputSpec]:
+            metrics: Any, weighted_metrics: Any = None,
+            sample_weight_mode: Any = None) -> list[OutputSpec]:
     specs = []
     loss_list = _per_output(loss, names, "loss", None)
+    modes = _per_output(sample_weight_mode, names, "sample_weight_mode", None)
     weight_list = _per_output(loss_weights, names, "loss_weights", 1.0) \
         if loss_weights is not None else [1.0] * len(names)
     several = len(names) > 1
     taken: set[str] = set()
-    for name, shape, loss_id, weight, metric_ids, weighted_ids in zip(
+    for name, shape, loss_id, weight, metric_ids, weighted_ids, mode in zip(
             names, shapes, loss_list, weight_list, _metric_lists(metrics, names),
-            _metric_lists(weighted_metrics, names)):
+            _metric_lists(weighted_metrics, names), modes):
         spec = OutputSpec(name, tuple(shape), _resolve_loss(loss_id, name), float(weight))
+        if mode == "temporal":
+            if len(shape) < 3:
+                raise ValueError(f"sample_weight_mode='temporal' needs an output of rank 3 or "
+                                 f"more, (batch, timesteps, ...); output {name!r} has shape "
+                                 f"{tuple(shape)}")
+            spec.temporal = True
         prefix = f"{name}_" if several else ""
         for ident in metric_ids:
             metric_name, fn = _metric_function(ident, spec)

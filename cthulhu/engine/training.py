@@ -27,8 +27,6 @@ def _check_sample_weight_mode(mode: Any) -> None:
     for m in modes:
         if m not in (None, "temporal"):
             raise ValueError(f"Invalid sample_weight_mode {m!r}: expected None or 'temporal'")
-        if m == "temporal":
-            raise NotImplementedError("sample_weight_mode='temporal' is not supported yet")
 
 
 class TrainableModel:
@@ -80,7 +78,7 @@ class TrainableModel:
             raise ValueError(f"Invalid optimizer: {err}") from None
         outputs.check_metric_identifiers(metrics)
         outputs.check_metric_identifiers(weighted_metrics)
-        self._conjure_args = (loss, loss_weights, metrics, weighted_metrics)
+        self._conjure_args = (loss, loss_weights, metrics, weighted_metrics, sample_weight_mode)
         # Fixed targets, used whenever y is not given (Keras's target_tensors).
         self._target_tensors = target_tensors
         self._invalidate()
@@ -187,9 +185,10 @@ class TrainableModel:
             raise NotImplementedError("class_weight for a model with several outputs is not "
                                       "supported; use sample_weight per output")
         arrays = list(xs)
-        for target, sw in zip(ys, data.per_output(sample_weight, self.output_names,
-                                                  "sample_weight")):
-            arrays += [target, data.sample_weights(target, sw, class_weight, K.floatx())]
+        for target, sw, spec in zip(ys, data.per_output(sample_weight, self.output_names,
+                                                        "sample_weight"), specs):
+            arrays += [target, data.sample_weights(target, sw, class_weight, K.floatx(),
+                                                   spec.temporal)]
         return arrays
 
     # ---- summon -------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def test_target_tensors_stand_in_for_y():
 def test_sample_weight_mode_is_validated():
     with pytest.raises(ValueError, match="sample_weight_mode"):
         _model().conjure("sgd", "mse", sample_weight_mode="sideways")
-    with pytest.raises(NotImplementedError, match="temporal"):
+    with pytest.raises(ValueError, match="rank 3"):
         _model().conjure("sgd", "mse", sample_weight_mode=["temporal"])
     _model().conjure("sgd", "mse", sample_weight_mode=None)
 

@@ -67,13 +67,13 @@ def test_invalid_conjure_arguments_raise_value_error():
         Pile([Daoloth(3)]).conjure("sgd", "mse", metrics=["no_such_metric"])
 
 
-def test_unsupported_arguments_raise_not_implemented():
+def test_temporal_weights_need_the_temporal_mode_and_a_sequence_output():
     model = _model()
     model.conjure("sgd", "categorical_crossentropy")
     x, y, _ = _data()
-    with pytest.raises(NotImplementedError, match="temporal"):
+    with pytest.raises(ValueError, match="sample_weight_mode='temporal'"):
         model.summon(x, y, sample_weight=np.ones((len(x), 2)), verbose=0)
-    with pytest.raises(NotImplementedError, match="sample_weight_mode"):
+    with pytest.raises(ValueError, match="rank 3"):
         _model().conjure("sgd", "mse", sample_weight_mode="temporal")
 
 
