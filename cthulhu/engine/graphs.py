@@ -100,6 +100,8 @@ def _losses_and_metrics(model: Any, trace: K.Trace, y_preds: list[K.Tensor]) -> 
         shape = spec.sample_weight_shape
         weights = K.Tensor(b.input(shape, name=f"sample_weight{i}"), shape, K.floatx())
         mask = y_pred._mask  # from Masking (or another mask-making layer) upstream
+        if len(y_pred.shape) == 1:  # as tf-keras: one value per sample is a (batch, 1) column
+            y_pred, y_true = K.expand_dims(y_pred, -1), K.expand_dims(y_true, -1)
         per_sample = losses.per_sample_function(spec.loss)(y_true, y_pred)
         loss = losses.reduce_batch(spec.loss, per_sample, weights, mask)
         per_output[f"{spec.name}_loss"] = loss.value

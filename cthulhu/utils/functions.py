@@ -22,7 +22,8 @@ def dump_function(fn: Callable) -> tuple[Any, str, Optional[str]]:
     """(value, type, module) for a config: type is 'lambda' or 'function'."""
     module = getattr(fn, "__module__", None)
     if is_lambda(fn) or getattr(fn, "__closure__", None):
-        code = base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii")
+        # Version 2 has no back-references: the same function always gives the same text.
+        code = base64.b64encode(marshal.dumps(fn.__code__, 2)).decode("ascii")
         closure = None
         if fn.__closure__:
             closure = tuple(cell.cell_contents for cell in fn.__closure__)
