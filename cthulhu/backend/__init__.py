@@ -17,6 +17,7 @@ from cthulhu.backend._config import (
     set_floatx,
     set_image_data_format,
 )
+from cthulhu.backend._linalg import batch_dot, dot, transpose
 from cthulhu.backend._losses import (
     binary_crossentropy,
     categorical_crossentropy,

@@ -19,7 +19,9 @@ def _not_yet(layer: str, **args: Any) -> None:
 
 
 class Daoloth(Layer):
-    """Daoloth (Keras ``Dense``): ``activation(dot(input, kernel) + bias)``."""
+    """Daoloth (Keras ``Dense``): ``activation(dot(input, kernel) + bias)``. On inputs of
+    rank > 2 the kernel applies to the last axis: (batch, d0, d1) -> (batch, d0, units), as
+    one GEMM over batch * d0 rows (the fused GEMM + bias + activation kernel)."""
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -40,9 +42,9 @@ class Daoloth(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
 
     def build(self, input_shape: tuple) -> None:
-        if len(input_shape) != 2:
-            raise NotImplementedError(f"Daoloth on inputs of rank {len(input_shape)} is not "
-                                      f"supported yet (only (batch, features))")
+        if len(input_shape) < 2:
+            raise ValueError(f"Daoloth {self.name!r} needs inputs of rank >= 2 (batch, ..., "
+                             f"features), got shape {tuple(input_shape)}")
         if input_shape[-1] is None:
             raise ValueError(f"The last dimension of the inputs to Daoloth {self.name!r} "
                              f"should be defined. Found None.")

@@ -42,6 +42,10 @@ def distinct(*shape):
     return make
 
 
+def small_integers(*shape):
+    return lambda rng, dtype: rng.integers(-3, 4, size=shape).astype(dtype)
+
+
 def mask(*shape):
     return lambda rng, dtype: rng.integers(0, 2, size=shape).astype(dtype)
 
@@ -151,6 +155,28 @@ def cases():
                         {"transpose_a": ta, "transpose_b": tb}, [], [0, 1]))
     out.append(("matmul", [normal(6, 3), normal(6, 2)],
                 {"transpose_a": True, "transpose_b": False}, [0, 1], [0, 1]))
+    # Operands of rank > 2 are (leading axes, last axis) matrices.
+    out.append(("matmul", [normal(4, 2, 3), normal(3, 5)],
+                {"transpose_a": False, "transpose_b": False}, [0], [0, 1]))
+    out.append(("matmul", [normal(4, 2, 3), normal(5, 3)],
+                {"transpose_a": False, "transpose_b": True}, [0], [0, 1]))
+    out.append(("matmul", [normal(4, 2, 3), normal(4, 2, 5)],
+                {"transpose_a": True, "transpose_b": False}, [0, 1], [0, 1]))
+    out.append(("matmul", [normal(2, 3, 4), normal(2, 3, 5)],
+                {"transpose_a": True, "transpose_b": False}, [], [0, 1]))
+    out.append(("dense", [normal(4, 2, 3, 5), normal(5, 3), normal(3)], {"fn": "softmax"},
+                [0], [0, 1, 2]))
+    for ta in (False, True):
+        for tb in (False, True):
+            a = (4, 2, 3) if ta else (4, 3, 2)
+            b = (4, 5, 2) if tb else (4, 2, 5)
+            out.append(("batch_matmul", [normal(*a), normal(*b)],
+                        {"transpose_a": ta, "transpose_b": tb}, [0, 1], [0, 1]))
+    out.append(("batch_matmul", [normal(3, 1, 4), normal(3, 4, 1)],
+                {"transpose_a": False, "transpose_b": False}, [], [0, 1]))
+    # Items large enough for the threaded path; integer values keep float32 sums exact.
+    out.append(("batch_matmul", [small_integers(2, 200, 150), small_integers(2, 150, 150)],
+                {"transpose_a": False, "transpose_b": False}, [0, 1], []))
     out.append(("categorical_crossentropy", [probabilities(5, 4), probabilities(5, 4)],
                 {"eps": 1e-7}, [0, 1], [1]))
     out.append(("sparse_categorical_crossentropy", [labels(5, 4), probabilities(5, 4)],

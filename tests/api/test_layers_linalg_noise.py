@@ -1,0 +1,175 @@
+"""Dot, Daoloth on inputs of rank > 2, K.dot / K.batch_dot / K.transpose, noise_shape
+dropout, the SpatialDarkness layers, K.random_*, and Input(sparse=..., tensor=...)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cthulhu  # noqa: F401  (imports the compiler package in a working order)
+from compiler.builder import Builder
+from compiler.interpret import interpret
+from cthulhu import backend as K
+from cthulhu import layers
+from cthulhu.layers import Daoloth
+
+from .layer_harness import layer_test
+
+
+def _l2(x, axis):
+    return x / np.sqrt(np.maximum((x ** 2).sum(axis=axis, keepdims=True), 1e-12))
+
+
+LINALG_CASES = [
+    ("dot_vectors", lambda: layers.Dot(axes=1), [(5,), (5,)],
+     lambda xs, w: (xs[0] * xs[1]).sum(axis=1, keepdims=True)),
+    ("dot_matrices", lambda: layers.Dot(axes=(2, 1)), [(3, 4), (4, 2)],
+     lambda xs, w: np.einsum("bnm,bmk->bnk", *xs)),
+    ("dot_last_axes", lambda: layers.Dot(axes=-1), [(3, 4), (2, 4)],
+     lambda xs, w: np.einsum("bnd,bkd->bnk", *xs)),
+    ("dot_first_axes", lambda: layers.Dot(axes=[1, 1]), [(3, 4), (3, 2)],
+     lambda xs, w: np.einsum("bdn,bdk->bnk", *xs)),
+    ("dot_normalize", lambda: layers.Dot(axes=1, normalize=True), [(6,), (6,)],
+     lambda xs, w: (_l2(xs[0], 1) * _l2(xs[1], 1)).sum(axis=1, keepdims=True)),
+    ("dot_normalize_3d", lambda: layers.Dot(axes=(1, 2), normalize=True), [(3, 4), (2, 3)],
+     lambda xs, w: np.einsum("bdn,bkd->bnk", _l2(xs[0], 1), _l2(xs[1], 2))),
+    ("daoloth_rank3", lambda: Daoloth(3, activation="tanh", bias_initializer="random_uniform"),
+     [(2, 4)], lambda xs, w: np.tanh(xs[0] @ w[0] + w[1])),
+    ("daoloth_rank4_softmax", lambda: Daoloth(3, activation="softmax"), [(2, 3, 4)],
+     lambda xs, w: np.exp(xs[0] @ w[0]) / np.exp(xs[0] @ w[0]).sum(-1, keepdims=True)),
+    ("daoloth_rank3_no_bias", lambda: Daoloth(2, use_bias=False), [(3, 5)],
+     lambda xs, w: xs[0] @ w[0]),
+]
+
+
+@pytest.mark.parametrize("name,make,shapes,reference", LINALG_CASES,
+                         ids=[c[0] for c in LINALG_CASES])
+def test_layer(name, make, shapes, reference):
+    layer_test(make, shapes, reference)
+
+
+def test_functional_dot_and_errors():
+    a, b = layers.Input(shape=(3, 4)), layers.Input(shape=(5, 4))
+    assert layers.dot([a, b], axes=2).shape == (None, 3, 5)
+    assert layers.Dot(axes=(1, 2)).compute_output_shape([(None, 3, 4), (None, 5, 3)]) == \
+        (None, 4, 5)
+    with pytest.raises(ValueError, match="incompatibility"):
+        layers.dot([a, b], axes=1)
+    with pytest.raises(ValueError, match="batch axis"):
+        layers.Dot(axes=0)([a, b])
+    with pytest.raises(ValueError, match="2 inputs"):
+        layers.Dot(axes=1)([a, b, b])
+
+
+def test_daoloth_rank3_is_one_fused_dense_kernel():
+    from cthulhu.models import Pile
+    model = Pile([Daoloth(4, activation="relu", input_shape=(3, 5))])
+    model.conjure("sgd", "mse")
+    x = np.random.default_rng(0).normal(size=(6, 3, 5)).astype("float32")
+    want = np.maximum(x @ model.get_weights()[0] + model.get_weights()[1], 0)
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-5, atol=1e-6)
+    text = model.plan_summary("predict", batch_size=6)
+    calls = [line for line in text.splitlines() if line.lstrip()[:1].isdigit()]
+    assert len(calls) == 1 and " gemm " in calls[0] and "# dense (" in calls[0], text
+    train = model.plan_summary("train", batch_size=6)
+    assert sum("# dense (" in line for line in train.splitlines()) == 1, train
+
+
+# ---- K.dot, K.batch_dot, K.transpose -------------------------------------------------------
+def _run_k(fn, input_shapes, variables=(), batch=5, seed=0):
+    """Trace fn(*inputs, *variables) in float64; returns (output value, numpy inputs,
+    numpy variables, the gradient check of sum(out * c))."""
+    rng = np.random.default_rng(seed)
+    K.set_floatx("float64")
+    try:
+        vars_ = [K.variable(rng.normal(size=s)) for s in variables]
+        b = Builder("float64")
+        trace = K.Trace(b, training=False)
+        with K.tracing(trace):
+            ins = [K.Tensor(b.input(s), s, "float64") for s in input_shapes]
+            out = fn(*ins, *vars_)
+            graph = b.graph({"out": out.value})
+        xs = [rng.normal(size=tuple(batch if d is None else d for d in s))
+              for s in input_shapes]
+        result = interpret(graph, xs, [v.numpy() for v in trace.variables])[0]["out"]
+        from tests.compiler.harness import run_native
+        native = run_native(graph, xs, [v.storage for v in trace.variables])["out"]
+        np.testing.assert_allclose(native, result, rtol=1e-12, atol=1e-12)
+        return out, result, xs, [v.numpy() for v in vars_]
+    finally:
+        K.set_floatx("float32")
+
+
+def test_k_dot_shapes_and_values():
+    out, got, xs, ws = _run_k(lambda x, w: K.dot(x, w), [(None, 3, 4)], [(4, 2)])
+    assert out.shape == (None, 3, 2)
+    np.testing.assert_allclose(got, xs[0] @ ws[0])
+    out, got, xs, ws = _run_k(lambda x, w: K.dot(x, w), [(None, 4)], [(6, 4, 2)])
+    assert out.shape == (None, 6, 2)
+    np.testing.assert_allclose(got, np.einsum("bm,pmk->bpk", xs[0], ws[0]))
+    out, got, _, ws = _run_k(lambda w, v: K.dot(w, v), [], [(3, 4), (2, 4, 5)])
+    assert out.shape == (3, 2, 5)
+    np.testing.assert_allclose(got, np.einsum("nm,pmk->npk", *ws))
+
+
+def test_k_batch_dot_keras_axes():
+    cases = [((None, 4), (None, 4), 1, lambda x, y: (x * y).sum(1, keepdims=True)),
+             ((None, 4), (None, 4), None, lambda x, y: (x * y).sum(1, keepdims=True)),
+             ((None, 3, 4), (None, 4, 2), None, lambda x, y: x @ y),
+             ((None, 3, 4), (None, 2, 4), (2, 2), lambda x, y: np.einsum("bnd,bkd->bnk", x, y)),
+             ((None, 3, 4), (None, 4), None, lambda x, y: np.einsum("bnd,bd->bn", x, y)),
+             ((None, 3, 4, 6), (None, 6, 5), None, lambda x, y: np.einsum("bnmd,bdk->bnmk", x, y)),
+             ((None, 3, 4), (None, 3, 5), 1, lambda x, y: np.einsum("bdn,bdk->bnk", x, y)),
+             ((None, 2, 3, 4), (None, 5, 3), (-2, 2), lambda x, y: np.einsum("bndm,bkd->bnmk",
+                                                                             x, y))]
+    for sx, sy, axes, want in cases:
+        out, got, xs, _ = _run_k(lambda x, y, a=axes: K.batch_dot(x, y, a), [sx, sy])
+        expected = want(*xs)
+        assert out.shape == (None,) + expected.shape[1:], (sx, sy, axes)
+        np.testing.assert_allclose(got, expected, err_msg=str((sx, sy, axes)))
+    with pytest.raises(ValueError, match="sizes differ"):
+        _run_k(lambda x, y: K.batch_dot(x, y, 1), [(None, 3), (None, 4)])
+
+
+def test_k_transpose():
+    out, got, _, ws = _run_k(lambda w: K.transpose(w), [], [(2, 3, 4)])
+    assert out.shape == (4, 3, 2)
+    np.testing.assert_allclose(got, ws[0].T)
+    with pytest.raises(NotImplementedError, match="permute_dimensions"):
+        _run_k(lambda x: K.transpose(x), [(None, 3)])
+    with pytest.raises(NotImplementedError, match="batch_dot"):
+        _run_k(lambda x, w: K.dot(w, x), [(None, 3, 4)], [(2, 3)])
+
+
+def test_k_products_gradients():
+    """Finite differences through batch_dot and dot (float64, reference interpreter)."""
+    from compiler.autodiff import grad
+    K.set_floatx("float64")
+    try:
+        rng = np.random.default_rng(3)
+        w = K.variable(rng.normal(size=(4, 2)))
+        b = Builder("float64")
+        trace = K.Trace(b, training=False)
+        with K.tracing(trace):
+            x = K.Tensor(b.input((None, 3, 4)), (None, 3, 4), "float64")
+            y = K.Tensor(b.input((None, 2, 4)), (None, 2, 4), "float64")
+            out = K.batch_dot(K.dot(x, w), K.batch_dot(x, y, (2, 2)), axes=(1, 1))
+            loss = K.sum(out * out)
+            wrt = [x.value, y.value, trace.param(w)]
+            graph = b.graph({"loss": loss.value,
+                             **{f"g{i}": g for i, g in enumerate(grad(b, loss.value, wrt))}})
+        arrays = [rng.normal(size=(3, 3, 4)), rng.normal(size=(3, 2, 4)), w.numpy()]
+        result = interpret(graph, arrays[:2], arrays[2:])[0]
+        for i, array in enumerate(arrays):
+            numeric = np.zeros_like(array)
+            for idx in np.ndindex(array.shape):
+                saved = array[idx]
+                values = []
+                for delta in (1e-6, -1e-6):
+                    array[idx] = saved + delta
+                    values.append(float(interpret(graph, arrays[:2], arrays[2:])[0]["loss"]))
+                array[idx] = saved
+                numeric[idx] = (values[0] - values[1]) / 2e-6
+            np.testing.assert_allclose(result[f"g{i}"], numeric, rtol=1e-5, atol=1e-6)
+    finally:
+        K.set_floatx("float32")
