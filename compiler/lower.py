@@ -344,7 +344,7 @@ class Lowerer:
     def noise(self, node: Node, a: float, b: float) -> None:
         """random_uniform (low a, high b) or random_normal (mean a, stddev b)."""
         kernel = {"random_uniform": "uniform", "random_normal": "normal"}[node.op]
-        step, (y,) = node.inputs[1], node.outputs
+        step, (y,) = node.inputs[-1], node.outputs
         self.calls.append(Call(kernel, y.dtype, [dims(y.shape), Buf(y), Buf(step),
                                int(node.attrs["seed"]), Const(a), Const(b)], [step], [y]))
 

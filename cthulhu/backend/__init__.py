@@ -59,7 +59,14 @@ from cthulhu.backend._math import (
     switch,
     tanh,
 )
-from cthulhu.backend._random import dropout, normal_like, uniform_like
+from cthulhu.backend._random import (
+    dropout,
+    normal_like,
+    random_binomial,
+    random_normal,
+    random_uniform,
+    uniform_like,
+)
 from cthulhu.backend._shape import (
     concatenate,
     flatten_last,

@@ -38,9 +38,12 @@ from cthulhu.layers.merge import (
     subtract,
 )
 from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
+SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
+                                                        SpatialDarkness3D)
 
 __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -48,4 +51,5 @@ __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "De
            "Minimum", "Concatenate", "Dot", "concatenate", "dot", "add", "subtract", "multiply",
            "average", "maximum", "minimum",
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout"]
+           "GaussianDropout", "AlphaDropout", "SpatialDarkness1D", "SpatialDarkness2D",
+           "SpatialDarkness3D", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]

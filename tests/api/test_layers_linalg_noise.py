@@ -173,3 +173,174 @@ def test_k_products_gradients():
             np.testing.assert_allclose(result[f"g{i}"], numeric, rtol=1e-5, atol=1e-6)
     finally:
         K.set_floatx("float32")
+
+
+# ---- dropout with noise_shape, SpatialDarkness, K.random_* ---------------------------------
+NOISE_CASES = [
+    ("darkness_noise_shape", lambda: layers.Darkness(0.4, noise_shape=(None, 1, 4), seed=1),
+     [(3, 4)]),
+    ("spatial_darkness_1d", lambda: layers.SpatialDarkness1D(0.3, seed=2), [(5, 3)]),
+    ("spatial_darkness_2d", lambda: layers.SpatialDarkness2D(0.3), [(2, 3, 4)]),
+    ("spatial_darkness_2d_first",
+     lambda: layers.SpatialDarkness2D(0.3, data_format="channels_first"), [(2, 3, 4)]),
+    ("spatial_darkness_3d", lambda: layers.SpatialDarkness3D(0.5, seed=3), [(2, 2, 3, 2)]),
+]
+
+
+@pytest.mark.parametrize("name,make,shapes", NOISE_CASES, ids=[c[0] for c in NOISE_CASES])
+def test_noise_layer_is_the_identity_at_inference(name, make, shapes):
+    layer_test(make, shapes, lambda xs, w: xs[0])
+
+
+def _training_trace(fn, input_shape, step=7, dtype="float64"):
+    """Trace fn(x) in training mode with the iteration counter at `step`; returns the graph,
+    the step variable and the output tensor."""
+    from compiler.pipeline import optimize_step
+    counter = K.Variable(np.array(step, dtype=np.int64), "int64", "step", False)
+    b = Builder(dtype)
+    trace = K.Trace(b, training=True, step_variable=counter)
+    with K.tracing(trace):
+        x = K.Tensor(b.input(input_shape, dtype), input_shape, dtype)
+        out = fn(x)
+        graph = optimize_step(b.graph({"y": out.value}), check=True)
+    return graph, counter
+
+
+def _run_both(graph, counter, xs):
+    from tests.compiler.harness import run_native
+    native = run_native(graph, [xs], [counter.storage])["y"]
+    reference = interpret(graph, [xs], [counter.storage])[0]["y"]
+    np.testing.assert_allclose(native, reference, rtol=1e-12, atol=0)
+    return native
+
+
+@pytest.mark.parametrize("make,shape,shared_axes", [
+    (lambda: layers.Darkness(0.3, noise_shape=(None, 1, 40), seed=4), (None, 6, 40), (1,)),
+    (lambda: layers.Darkness(0.3, noise_shape=(1, None, 1), seed=4), (None, 30, 8), (0, 2)),
+    (lambda: layers.SpatialDarkness1D(0.3, seed=5), (None, 7, 40), (1,)),
+    (lambda: layers.SpatialDarkness2D(0.3, seed=6), (None, 3, 4, 40), (1, 2)),
+    (lambda: layers.SpatialDarkness2D(0.3, seed=6, data_format="channels_first"),
+     (None, 40, 3, 4), (2, 3)),
+    (lambda: layers.SpatialDarkness3D(0.3, seed=7), (None, 2, 3, 2, 40), (1, 2, 3)),
+    (lambda: layers.SpatialDarkness3D(0.3, seed=7, data_format="channels_first"),
+     (None, 40, 2, 3, 2), (2, 3, 4)),
+])
+def test_training_masks_are_shared_along_the_noise_axes(make, shape, shared_axes):
+    layer = make()
+    graph, counter = _training_trace(lambda x: layer.trace_call(x, True), shape)
+    xs = np.random.default_rng(0).uniform(0.5, 1.5, size=(9,) + shape[1:])
+    y = _run_both(graph, counter, xs)
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], xs[kept] / 0.7, rtol=1e-12)  # kept ones are scaled
+    for axis in shared_axes:  # one draw along each shared axis
+        assert (kept == kept.take([0], axis=axis)).all(), axis
+    assert 0.55 < kept.mean() < 0.85  # about 1 - rate kept
+    # A new step gives a new mask.
+    other, counter2 = _training_trace(lambda x: layer.trace_call(x, True), shape, step=8)
+    assert ((_run_both(other, counter2, xs) != 0) != kept).any()
+
+
+def test_noise_shape_kept_fraction_is_one_minus_rate():
+    graph, counter = _training_trace(
+        lambda x: K.dropout(x, 0.25, noise_shape=(None, 1, None), seed=11), (None, 5, 400))
+    y = _run_both(graph, counter, np.ones((50, 5, 400)))
+    assert abs((y != 0).mean() - 0.75) < 0.01
+
+
+def test_noise_shape_dropout_gradient():
+    """At a fixed step the mask is fixed: d sum(dropout(x) * c) / dx = mask * c / (1 - rate),
+    checked by finite differences through the reference interpreter."""
+    from compiler.autodiff import grad
+    counter = K.Variable(np.array(3, dtype=np.int64), "int64", "step", False)
+    b = Builder("float64")
+    trace = K.Trace(b, training=True, step_variable=counter)
+    with K.tracing(trace):
+        x = K.Tensor(b.input((None, 4, 3)), (None, 4, 3), "float64")
+        c = K.Tensor(b.input((None, 4, 3)), (None, 4, 3), "float64")
+        loss = K.sum(K.dropout(x, 0.5, noise_shape=(None, 4, 1), seed=2) * c)
+        graph = b.graph({"loss": loss.value, "g": grad(b, loss.value, [x.value])[0]})
+    rng = np.random.default_rng(1)
+    xs, cs = rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 4, 3))
+    g = interpret(graph, [xs, cs], [counter.storage])[0]["g"]
+    numeric = np.zeros_like(xs)
+    for idx in np.ndindex(xs.shape):
+        up, down = xs.copy(), xs.copy()
+        up[idx] += 1e-6
+        down[idx] -= 1e-6
+        numeric[idx] = (interpret(graph, [up, cs], [counter.storage])[0]["loss"]
+                        - interpret(graph, [down, cs], [counter.storage])[0]["loss"]) / 2e-6
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+    assert (g == 0).any() and (g != 0).any()
+    assert ((g == 0) == (g[:, :, :1] == 0)).all()  # whole rows along the last axis
+
+
+def test_noise_shape_errors():
+    x = layers.Input(shape=(3, 4))
+    with pytest.raises(ValueError, match="one entry per axis"):
+        layers.Darkness(0.5, noise_shape=(None, 1))(x)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        layers.Darkness(0.5, noise_shape=(None, 2, 4))(x)
+    with pytest.raises(ValueError, match="ndim=4"):
+        layers.SpatialDarkness2D(0.5)(x)
+    with pytest.raises(ValueError, match="own noise_shape"):
+        layers.SpatialDarkness1D(0.5, noise_shape=(None, 1, 4))
+
+
+def test_spatial_darkness_config():
+    layer = layers.SpatialDarkness2D(0.2, data_format="channels_first", seed=3)
+    config = layer.get_config()
+    assert config["data_format"] == "channels_first" and config["noise_shape"] is None
+    assert layers.SpatialDarkness2D.from_config(config).get_config() == config
+    assert "data_format" not in layers.SpatialDarkness1D(0.2).get_config()
+    assert layers.SpatialDropout3D is layers.SpatialDarkness3D
+    K.set_image_data_format("channels_first")
+    try:
+        assert layers.SpatialDarkness3D(0.1).data_format == "channels_first"
+    finally:
+        K.set_image_data_format("channels_last")
+
+
+def test_spatial_darkness_in_a_trained_model():
+    from cthulhu.models import Pile
+    model = Pile([layers.SpatialDarkness1D(0.5, seed=1, input_shape=(6, 40)),
+                  Daoloth(40, kernel_initializer="identity", use_bias=False)])
+    model.conjure(cthulhu.optimizers.SGD(0.0), "mse")
+    ones = np.ones((8, 6, 40), dtype="float32")
+    losses = [model.train_on_batch(ones, ones) for _ in range(3)]
+    # Dropped channels give (0 - 1)^2, kept ones (2 - 1)^2: the loss is 1 whatever the mask.
+    assert all(v == pytest.approx(1.0, rel=1e-5) for v in losses)
+    np.testing.assert_allclose(model.predict(ones), ones, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn,check", [
+    (lambda: K.random_uniform((300, 200), -1.0, 3.0, seed=1),
+     lambda v: v.min() >= -1 and v.max() < 3 and abs(v.mean() - 1.0) < 0.02),
+    (lambda: K.random_normal((300, 200), 2.0, 0.5, seed=2),
+     lambda v: abs(v.mean() - 2.0) < 0.01 and abs(v.std() - 0.5) < 0.01),
+    (lambda: K.random_binomial((300, 200), 0.3, seed=3),
+     lambda v: set(np.unique(v)) == {0.0, 1.0} and abs(v.mean() - 0.3) < 0.01),
+])
+def test_random_tensors(fn, check):
+    values = []
+    for step in (4, 5):
+        graph, counter = _training_trace(lambda x: x * 0.0 + fn(), (300, 200), step=step,
+                                         dtype="float32")
+        from tests.compiler.harness import run_native
+        native = run_native(graph, [np.zeros((300, 200), "float32")], [counter.storage])["y"]
+        reference = interpret(graph, [np.zeros((300, 200), "float32")], [counter.storage]
+                              )[0]["y"]
+        np.testing.assert_allclose(native, reference, rtol=1e-6, atol=1e-6)
+        assert native.dtype == np.float32 and check(native.astype(np.float64))
+        values.append(native)
+    assert (values[0] != values[1]).mean() > 0.3  # fresh at every training step
+
+
+def test_random_tensors_shapes_and_errors():
+    b = Builder("float32")
+    with K.tracing(K.Trace(b, training=False)):
+        assert K.random_uniform((2, 3), dtype="float64").value.type_str() == "f64[2,3]"
+        assert K.random_normal(4).shape == (4,)
+        with pytest.raises(NotImplementedError, match="batch"):
+            K.random_normal((None, 3))
+        with pytest.raises(ValueError, match="p must be"):
+            K.random_binomial((2,), 1.5)

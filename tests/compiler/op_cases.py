@@ -199,6 +199,17 @@ def cases():
     out.append(("random_normal", [normal(300, 301), step],
                 {"seed": 2, "mean": 0.0, "stddev": 2.0}, [], []))
     out.append(("dropout", [normal(40, 50), step], {"rate": 0.5, "seed": 2**40}, [], []))
+    # Noise of a static shape: its batch axis from `like`, or no `like` at all.
+    out.append(("random_uniform", [normal(6, 5, 4), step],
+                {"seed": 4, "low": 0.0, "high": 1.0, "shape": (None, 1, 4)}, [0], []))
+    out.append(("random_uniform", [normal(6, 5), step],
+                {"seed": 4, "low": -2.0, "high": 0.5, "shape": (1, 5)}, [0], []))
+    out.append(("random_normal", [step],
+                {"seed": 8, "mean": 0.5, "stddev": 3.0, "shape": (3, 7), "dtype": "float64"},
+                [], []))
+    out.append(("random_uniform", [step],
+                {"seed": 8, "low": 0.0, "high": 1.0, "shape": (2, 9), "dtype": "float32"},
+                [], []))
     return out
 
 
