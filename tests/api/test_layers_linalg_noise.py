@@ -344,3 +344,86 @@ def test_random_tensors_shapes_and_errors():
             K.random_normal((None, 3))
         with pytest.raises(ValueError, match="p must be"):
             K.random_binomial((2,), 1.5)
+
+
+# ---- Input(sparse=True), Input(tensor=...) -------------------------------------------------
+def _sparse_data(rows=40, cols=6, seed=0):
+    from scipy import sparse
+    rng = np.random.default_rng(seed)
+    dense = rng.normal(size=(rows, cols)) * (rng.uniform(size=(rows, cols)) < 0.3)
+    return sparse.csr_matrix(dense.astype("float32")), dense.astype("float32")
+
+
+def test_sparse_input_is_densified_batch_by_batch():
+    from cthulhu.models import Lump
+    matrix, dense = _sparse_data()
+    x = layers.Input(shape=(6,), sparse=True)
+    assert x._cthulhu_history[0].get_config()["sparse"] is True
+    model = Lump(x, Daoloth(2)(x))
+    np.testing.assert_allclose(model.predict(matrix, batch_size=16), model.predict(dense),
+                               rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(matrix[:5]), model.predict(dense[:5]),
+                               rtol=1e-6)
+    model.conjure(cthulhu.optimizers.SGD(0.1), "mse")
+    target = dense[:, :2] - dense[:, 2:4]
+    assert model.evaluate(matrix, target, verbose=0) == pytest.approx(
+        model.evaluate(dense, target, verbose=0), rel=1e-6)
+    # Training on the sparse matrix (shuffled, with a validation split) follows training on
+    # the dense array exactly.
+    start = model.get_weights()
+    trained = []
+    for data in (matrix.tocoo(), dense):
+        model.set_weights(start)
+        np.random.seed(0)
+        history = model.summon(data, target, batch_size=8, epochs=3, verbose=0,
+                               validation_split=0.25)
+        assert history.history["loss"][-1] < history.history["loss"][0]
+        trained.append(model.get_weights())
+    for sparse_w, dense_w in zip(*trained):
+        np.testing.assert_allclose(sparse_w, dense_w, rtol=1e-6, atol=1e-7)
+    assert model.test_on_batch(matrix[:8], target[:8]) == pytest.approx(
+        model.test_on_batch(dense[:8], target[:8]), rel=1e-6)
+    before = model.test_on_batch(dense[:8], target[:8])
+    model.train_on_batch(matrix[:8], target[:8])
+    assert model.test_on_batch(dense[:8], target[:8]) < before
+    with pytest.raises(ValueError, match="sparse matrix of shape"):
+        model.predict(_sparse_data(cols=5)[0])
+
+
+def test_input_with_a_fixed_tensor():
+    from cthulhu.models import Lump
+    rng = np.random.default_rng(0)
+    fixed = rng.normal(size=(10, 3)).astype("float32")
+    a = layers.Input(tensor=fixed)
+    b = layers.Input(shape=(3,))
+    assert a.shape == (None, 3)
+    out = layers.add([Daoloth(2, name="da")(a), Daoloth(2, name="db")(b)])
+    model = Lump([a, b], out)
+    free = rng.normal(size=(10, 3)).astype("float32")
+    both = model.predict(free)  # data only for the free input
+    w = model.get_weights()
+    np.testing.assert_allclose(both, fixed @ w[0] + w[1] + free @ w[2] + w[3], rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(model.predict({model.input_names[1]: free}), both, rtol=1e-6)
+    model.conjure("sgd", "mse")
+    model.summon(free, np.zeros((10, 2)), epochs=2, verbose=0)
+    with pytest.raises(ValueError, match="do not pass data"):
+        model.predict({model.input_names[0]: fixed, model.input_names[1]: free})
+    only = Lump(a, Daoloth(1)(a))
+    assert only.predict(None).shape == (10, 1)
+    with pytest.raises(ValueError, match="does not match"):
+        layers.Input(shape=(4,), tensor=fixed)
+
+
+def test_input_tensor_of_another_input_and_errors():
+    a = layers.Input(shape=(3,))
+    assert layers.Input(tensor=a) is a
+    assert layers.Input(shape=(3,), tensor=a) is a
+    with pytest.raises(ValueError, match="does not match"):
+        layers.Input(shape=(4,), tensor=a)
+    with pytest.raises(NotImplementedError, match="another layer's output"):
+        layers.Input(tensor=Daoloth(2)(a))
+    with pytest.raises(NotImplementedError, match="variable"):
+        layers.Input(tensor=K.variable(np.zeros((2, 3))))
+    with pytest.raises(TypeError, match="numpy array"):
+        layers.Input(tensor="not a tensor")
