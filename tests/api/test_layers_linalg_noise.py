@@ -427,3 +427,25 @@ def test_input_tensor_of_another_input_and_errors():
         layers.Input(tensor=K.variable(np.zeros((2, 3))))
     with pytest.raises(TypeError, match="numpy array"):
         layers.Input(tensor="not a tensor")
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [((64, 8, 16), (64, 16, 8)),
+                                             ((2, 200, 150), (2, 150, 160))])
+def test_batch_products_do_not_depend_on_the_thread_count(shape_a, shape_b):
+    """Small items run in parallel over the batch, large ones through the threaded GEMM;
+    either way each item is one BLAS computation chosen by shape alone."""
+    from tests.compiler.harness import op_graph, run_native
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=shape_a).astype("float32"),
+              rng.normal(size=shape_b).astype("float32")]
+    graph, _, _ = op_graph("batch_matmul", arrays, {"transpose_a": False, "transpose_b": False},
+                           [0, 1], "float32")
+    results, saved = [], cthulhu.get_num_threads()
+    try:
+        for threads in (1, 2):
+            cthulhu.set_num_threads(threads)
+            results.append(run_native(graph, arrays)["out0"])
+    finally:
+        cthulhu.set_num_threads(saved)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_allclose(results[0], arrays[0] @ arrays[1], rtol=1e-4, atol=1e-4)
