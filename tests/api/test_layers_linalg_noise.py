@@ -131,6 +131,27 @@ def test_k_batch_dot_keras_axes():
         _run_k(lambda x, y: K.batch_dot(x, y, 1), [(None, 3), (None, 4)])
 
 
+def test_k_batch_dot_of_variables():
+    out, got, _, ws = _run_k(lambda v, w: K.batch_dot(v, w, axes=(1, 2)), [],
+                             [(2, 3, 4), (2, 5, 3)])
+    assert out.shape == (2, 4, 5)
+    np.testing.assert_allclose(got, np.einsum("bdn,bkd->bnk", *ws))
+
+
+def test_dot_in_a_trained_model():
+    """A cosine-proximity model: two embeddings learn to agree."""
+    from cthulhu.models import Lump
+    a, b = layers.Input(shape=(5,)), layers.Input(shape=(5,))
+    shared = Daoloth(4)
+    cosine = layers.dot([shared(a), Daoloth(4)(b)], axes=-1, normalize=True)
+    model = Lump([a, b], cosine)
+    model.conjure(cthulhu.optimizers.Adam(0.05), "mse")
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(64, 5)), rng.normal(size=(64, 5))
+    history = model.summon([xa, xb], np.ones((64, 1)), epochs=20, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
 def test_k_transpose():
     out, got, _, ws = _run_k(lambda w: K.transpose(w), [], [(2, 3, 4)])
     assert out.shape == (4, 3, 2)
