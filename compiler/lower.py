@@ -35,6 +35,12 @@ def dims(shape: Shape) -> int:
     return -total if batched else total
 
 
+def _matrix_dims(v: Value, transpose: bool) -> tuple[int, int]:
+    """(rows, cols) as dims of op(v) for v viewed as (all leading axes, last axis)."""
+    rows, cols = dims(v.shape[:-1]), dims(v.shape[-1:])
+    return (cols, rows) if transpose else (rows, cols)
+
+
 @dataclass(frozen=True)
 class Buf:
     value: Value
@@ -187,16 +193,30 @@ class Lowerer:
         a, b = node.inputs[:2]
         ta = bool(node.attrs.get("transpose_a", False))
         tb = bool(node.attrs.get("transpose_b", False))
-        m, k = (a.shape[::-1] if ta else a.shape)
-        n = (b.shape[::-1] if tb else b.shape)[1]
+        # An operand of rank > 2 is the matrix (all leading axes, last axis).
+        m, k = _matrix_dims(a, ta)
+        n = _matrix_dims(b, tb)[1]
         out = node.outputs[0]
         reads = [a, b] + ([bias] if bias is not None else [])
         self.calls.append(Call(
             "gemm", out.dtype,
-            [int(ta), int(tb), dims((m,)), dims((n,)), dims((k,)), Buf(a), Buf(b), Buf(out),
+            [int(ta), int(tb), m, n, k, Buf(a), Buf(b), Buf(out),
              Buf(bias) if bias is not None else 0, _codes().ACTIVATIONS[fn]],
-            reads, [out], flops=2 * abs(dims((m,))) * abs(dims((n,))) * abs(dims((k,))),
-            flops_per_row=None in (m, n, k)))
+            reads, [out], flops=2 * abs(m) * abs(n) * abs(k),
+            flops_per_row=min(m, n, k) < 0))
+
+    def batch_gemm(self, node: Node) -> None:
+        """One GEMM per index of the first axis of rank-3 operands."""
+        (a, b), (out,) = node.inputs, node.outputs
+        ta, tb = bool(node.attrs["transpose_a"]), bool(node.attrs["transpose_b"])
+        _, m, n = out.shape
+        k = a.shape[1] if ta else a.shape[2]
+        assert m is not None and n is not None and k is not None
+        batch = dims(out.shape[:1])
+        self.calls.append(Call("batch_gemm", out.dtype, [int(ta), int(tb), batch, m, n, k,
+                                                         Buf(a), Buf(b), Buf(out)],
+                               [a, b], [out], flops=2 * abs(batch) * m * n * k,
+                               flops_per_row=batch < 0))
 
     def _rows_cols(self, v: Value) -> tuple[int, int]:
         cols = v.shape[-1] if v.rank else 1
@@ -324,7 +344,7 @@ class Lowerer:
     def noise(self, node: Node, a: float, b: float) -> None:
         """random_uniform (low a, high b) or random_normal (mean a, stddev b)."""
         kernel = {"random_uniform": "uniform", "random_normal": "normal"}[node.op]
-        step, (y,) = node.inputs[1], node.outputs
+        step, (y,) = node.inputs[-1], node.outputs
         self.calls.append(Call(kernel, y.dtype, [dims(y.shape), Buf(y), Buf(step),
                                int(node.attrs["seed"]), Const(a), Const(b)], [step], [y]))
 

@@ -64,24 +64,36 @@ def normal(seed: int, step: int, size: int, mean: float, stddev: float) -> np.nd
     return out[:size]
 
 
-# ---- noise ops: (like, step) -> noise of like's shape, parameters (a, b) in attrs ----------
+# ---- noise ops: ([like,] step) -> noise, parameters (a, b) in attrs ------------------------
 # random_uniform: uniform in [low, high); random_normal: normal(mean, stddev).
+# The noise has like's shape and dtype, or the static ``shape`` attr: its None batch axis, if
+# any, is like's batch axis at run time; with no like, the ``dtype`` attr gives the dtype.
 _NOISE_PARAMETERS = {"random_uniform": ("low", "high"), "random_normal": ("mean", "stddev")}
 
 
 def _noise_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
-    like, step = inputs
+    *like, step = inputs
     if step.shape != () or step.dtype != "int64":
         raise ValueError("a random op's step must be an int64 scalar")
     if "stddev" in attrs and attrs["stddev"] < 0:
         raise ValueError(f"stddev must be >= 0, got {attrs['stddev']}")
     if "low" in attrs and not attrs["low"] <= attrs["high"]:
         raise ValueError(f"need low <= high, got {attrs['low']} and {attrs['high']}")
-    return [(like.shape, like.dtype)]
+    if len(like) > 1 or (not like and "shape" not in attrs):
+        raise ValueError("a random op takes (like, step), or (step,) with a shape attribute")
+    if "shape" not in attrs:
+        return [(like[0].shape, like[0].dtype)]
+    shape = tuple(attrs["shape"])
+    if shape[:1] == (None,) and not (like and like[0].batched):
+        raise ValueError(f"noise of shape {shape} needs a batched `like` for its batch axis")
+    dtype = like[0].dtype if like else attrs["dtype"]
+    if dtype == "int64":
+        raise ValueError("noise must be float32 or float64")
+    return [(shape, dtype)]
 
 
 def _noise_vjp(b: Builder, node: Node, cts: list) -> list:
-    return [None, None]  # the noise does not depend on the values of `like`
+    return [None] * len(node.inputs)  # the noise does not depend on the values of `like`
 
 
 def _noise_lower(lowerer, node: Node) -> None:
@@ -97,16 +109,24 @@ def _normal_values(attrs: dict, step: int, size: int) -> np.ndarray:
     return normal(attrs["seed"], step, size, attrs["mean"], attrs["stddev"])
 
 
+def _noise_reference(values, attrs: dict, *arrays: np.ndarray) -> tuple:
+    *like, step = arrays
+    if "shape" in attrs:
+        shape = tuple(like[0].shape[0] if d is None else d for d in attrs["shape"])
+        dtype = like[0].dtype if like else np.dtype(attrs["dtype"])
+    else:
+        shape, dtype = like[0].shape, like[0].dtype
+    size = int(np.prod(shape))
+    return (values(attrs, int(step), size).reshape(shape).astype(dtype),)
+
+
 for _name, _values in (("random_uniform", _uniform_values), ("random_normal", _normal_values)):
     _op = define_op(_name, "random")
     _op.shape(_noise_shape_rule)
     _op.vjp(_noise_vjp)
     _op.lower(_noise_lower)
-
-    def _reference(attrs: dict, like: np.ndarray, step: np.ndarray, values=_values) -> tuple:
-        return (values(attrs, int(step), like.size).reshape(like.shape).astype(like.dtype),)
-
-    _op.reference(_reference)
+    _op.reference(lambda attrs, *arrays, values=_values: _noise_reference(values, attrs,
+                                                                          *arrays))
 
 
 dropout = define_op("dropout", "random")

@@ -57,7 +57,7 @@ def fuse_dense(graph: Graph) -> Graph:
 
     for node in graph.nodes:
         fn, z = "linear", None
-        if node.op == "activation" and node.inputs[0].rank == 2:
+        if node.op == "activation" and node.inputs[0].rank >= 2:
             fn, z = node.attrs["fn"], node.inputs[0]
         elif node.op == "add":
             z = node.outputs[0]
@@ -76,7 +76,8 @@ def fuse_dense(graph: Graph) -> Graph:
                 add = None
         mm = single_use_producer(mm_value, "matmul")
         if mm is None or mm.attrs["transpose_a"] or mm.attrs["transpose_b"] \
-                or (bias is not None and bias.shape != (mm.outputs[0].shape[1],)):
+                or mm.inputs[1].rank != 2 \
+                or (bias is not None and bias.shape != (mm.outputs[0].shape[-1],)):
             continue
         if node.op == "add" and add is None:
             continue

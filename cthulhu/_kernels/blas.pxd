@@ -20,6 +20,14 @@ cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, 
                         const floating* b, Py_ssize_t ldb, floating beta,
                         floating* c, Py_ssize_t ldc, int n_threads) noexcept nogil
 
+# batch independent products C[i] = op(A[i]) @ op(B[i]) (C[i] overwritten), all operands
+# contiguous (batch, rows, cols). Small items run in parallel over the batch, large ones one
+# after the other with gemm_threaded: the choice depends on the shape only, and every item
+# is one BLAS computation either way, so results do not depend on n_threads.
+cdef void gemm_batched(bint trans_a, bint trans_b, Py_ssize_t batch, Py_ssize_t m,
+                       Py_ssize_t n, Py_ssize_t k, const floating* a, const floating* b,
+                       floating* c, int n_threads) noexcept nogil
+
 cdef enum:
     GEMM_PARALLEL_MIN_MACS = 4194304
     GEMM_MIN_BLOCK_ROWS = 16

@@ -128,6 +128,25 @@ cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, 
                  b + (lo * ldb if trans_b else lo), ldb, beta, c + lo, ldc)
 
 
+cdef void gemm_batched(bint trans_a, bint trans_b, Py_ssize_t batch, Py_ssize_t m,
+                       Py_ssize_t n, Py_ssize_t k, const floating* a, const floating* b,
+                       floating* c, int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef Py_ssize_t lda = m if trans_a else k
+    cdef Py_ssize_t ldb = k if trans_b else n
+    if batch <= 0:
+        return
+    if m * n * k >= GEMM_PARALLEL_MIN_MACS:
+        for i in range(batch):
+            gemm_threaded(trans_a, trans_b, m, n, k, <floating>1.0, a + i * m * k, lda,
+                          b + i * k * n, ldb, <floating>0.0, c + i * m * n, n, n_threads)
+    else:
+        for i in prange(batch, nogil=True, num_threads=max(1, n_threads),
+                        schedule="static"):
+            gemm(trans_a, trans_b, m, n, k, <floating>1.0, a + i * m * k, lda,
+                 b + i * k * n, ldb, <floating>0.0, c + i * m * n, n)
+
+
 def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, int n_threads=1):
     """c[...] = alpha * op(a) @ op(b) + beta * c, in place on the C-contiguous array c."""
     check_array("a", a, ndim=2)

@@ -84,6 +84,7 @@ cdef enum ExecOp:
     OP_TRANSPOSE = 21
     OP_NORMAL = 22
     OP_UNIFORM = 23
+    OP_BATCH_GEMM = 24
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

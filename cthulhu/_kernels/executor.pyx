@@ -16,7 +16,7 @@ from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
-from cthulhu._kernels.blas cimport gemm_threaded
+from cthulhu._kernels.blas cimport gemm_batched, gemm_threaded
 from cthulhu._kernels.codes cimport *
 from cthulhu._kernels.elementwise cimport ew_chain
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
@@ -39,7 +39,7 @@ OPCODES = {
     "fill": OP_FILL, "cast": OP_CAST, "rmsprop": OP_RMSPROP, "adagrad": OP_ADAGRAD,
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
     "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D, "transpose": OP_TRANSPOSE,
-    "normal": OP_NORMAL, "uniform": OP_UNIFORM,
+    "normal": OP_NORMAL, "uniform": OP_UNIFORM, "batch_gemm": OP_BATCH_GEMM,
 }
 
 
@@ -67,6 +67,14 @@ cdef void exec_gemm(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogi
     if f[8] != 0 or f[9] != ACT_LINEAR:
         bias_act_fwd(<int>f[9], m, cols, c, <const floating*>addr(f[8]),
                      threads_for(m * cols))
+
+
+cdef void exec_batch_gemm(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: ta, tb, batch, M, N, K, A, B, C (rank-3 contiguous operands)
+    cdef Py_ssize_t batch = dim(f[2], n), m = f[3], cols = f[4], k = f[5]
+    gemm_batched(<bint>f[0], <bint>f[1], batch, m, cols, k, <const floating*>addr(f[6]),
+                 <const floating*>addr(f[7]), <floating*>addr(f[8]),
+                 threads_for(batch * m * cols * k))
 
 
 cdef void exec_ew(floating* tag, const int64_t* f, const int64_t* aux, const double* consts,
@@ -261,6 +269,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_copy2d(tag, f, n)
     elif op == OP_TRANSPOSE:
         exec_transpose(tag, f, n)
+    elif op == OP_BATCH_GEMM:
+        exec_batch_gemm(tag, f, n)
     elif op == OP_UNIFORM:
         # size, Y, step address, seed, low, high (const indices)
         size = dim(f[0], n)

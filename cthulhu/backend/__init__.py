@@ -29,6 +29,7 @@ from cthulhu.backend._function import (
     in_train_phase,
     learning_phase,
 )
+from cthulhu.backend._linalg import batch_dot, dot, transpose
 from cthulhu.backend._losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -80,7 +81,14 @@ from cthulhu.backend._math import (
     zeros,
     zeros_like,
 )
-from cthulhu.backend._random import dropout, normal_like, uniform_like
+from cthulhu.backend._random import (
+    dropout,
+    normal_like,
+    random_binomial,
+    random_normal,
+    random_uniform,
+    uniform_like,
+)
 from cthulhu.backend._shape import (
     batch_flatten,
     concatenate,
@@ -133,7 +141,7 @@ _TENSOR_FUNCTIONS = (
     "one_hot", "ones_like", "permute_dimensions", "pow", "prod", "relu", "repeat",
     "repeat_elements", "reshape", "round", "sigmoid", "sign", "softmax", "softplus",
     "softsign", "sparse_categorical_crossentropy", "sqrt", "square", "squeeze", "stack", "std",
-    "sum", "switch", "tanh", "tile", "var", "zeros_like",
+    "sum", "switch", "tanh", "tile", "var", "zeros_like", "dot", "batch_dot", "transpose",
 )
 for _name in _TENSOR_FUNCTIONS:
     globals()[_name] = _deferred.deferrable(globals()[_name])

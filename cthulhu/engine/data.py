@@ -7,10 +7,38 @@ from typing import Any, Optional
 import numpy as np
 
 
-def as_array(data: Any, what: str) -> np.ndarray:
-    """One numeric array from what a user passed for one input or target."""
+class SparseRows:
+    """A scipy.sparse matrix given as input data (Keras 2 accepts one for any input): its
+    rows are densified batch by batch, as they are copied into the plan's buffers."""
+
+    ndim = 2
+
+    def __init__(self, matrix: Any) -> None:
+        self.matrix = matrix.tocsr()
+        self.shape = self.matrix.shape
+        self.dtype = self.matrix.dtype
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+    def __getitem__(self, rows: Any) -> SparseRows:
+        return SparseRows(self.matrix[rows])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        dense = self.matrix.toarray()
+        return dense if dtype is None else dense.astype(dtype)
+
+
+def as_array(data: Any, what: str) -> Any:
+    """One numeric array (or SparseRows) from what a user passed for one input or target."""
     if isinstance(data, (list, tuple)) and len(data) == 1 and hasattr(data[0], "shape"):
         data = data[0]
+    from scipy import sparse
+    if sparse.issparse(data):
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"Error when checking model {what}: expected numeric data, got a "
+                            f"sparse matrix of dtype {data.dtype}")
+        return SparseRows(data)
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Error when checking model {what}: expected numeric data, got an "
@@ -23,6 +51,12 @@ def as_array(data: Any, what: str) -> np.ndarray:
 
 def check_shape(array: np.ndarray, expected: tuple, what: str, name: str) -> np.ndarray:
     """Keras's standardize check: a 1-D array becomes (n, 1) when the model expects 2-D."""
+    if isinstance(array, SparseRows):
+        if len(expected) != 2 or expected[1] not in (None, array.shape[1]):
+            raise ValueError(f"Error when checking {what}: expected {name} to have shape "
+                             f"{tuple(expected[1:])} but got a sparse matrix of shape "
+                             f"{array.shape}")
+        return array
     if array.ndim == 1 and len(expected) == 2:
         array = array.reshape(-1, 1)
     if array.ndim != len(expected):
@@ -62,11 +96,39 @@ class BatchFeeder:
 
     def gather(self, index: np.ndarray, buffers: list[np.ndarray]) -> None:
         for src, dst in zip(self.arrays, buffers):
-            self._gather(src, index, dst)
+            if isinstance(src, SparseRows):
+                np.copyto(dst[:len(index)], src.matrix[index].toarray(), casting="unsafe")
+            else:
+                self._gather(src, index, dst)
 
     def slice(self, start: int, stop: int, buffers: list[np.ndarray]) -> None:
         for src, dst in zip(self.arrays, buffers):
-            self._copy(src, start, stop, dst)
+            if isinstance(src, SparseRows):
+                np.copyto(dst[:stop - start], src.matrix[start:stop].toarray(),
+                          casting="unsafe")
+            else:
+                self._copy(src, start, stop, dst)
+
+
+def with_fixed_inputs(data: Any, names: list[str], fixed: dict[str, np.ndarray]) -> Any:
+    """Input data completed with the fixed values of inputs made by Input(tensor=array): the
+    user passes data only for the other inputs (None when there are none)."""
+    free = [name for name in names if name not in fixed]
+    if isinstance(data, dict):
+        given = sorted(set(data) & set(fixed))
+        if given:
+            raise ValueError(f"Inputs {given} wrap a fixed tensor (Input(tensor=...)); do not "
+                             f"pass data for them")
+        return {**data, **fixed}
+    if not free:
+        if data is not None:
+            raise ValueError(f"Every model input wraps a fixed tensor (Input(tensor=...)); "
+                             f"pass x=None, got {type(data).__name__}")
+        return [fixed[name] for name in names]
+    if data is None:
+        raise ValueError(f"No data provided for inputs {free}")
+    values = iter(to_list(data, free, "input"))
+    return [fixed[name] if name in fixed else next(values) for name in names]
 
 
 def class_labels(y: np.ndarray) -> np.ndarray:

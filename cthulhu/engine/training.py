@@ -154,6 +154,10 @@ class TrainableModel:
             self.build((None,) + tuple(x.shape[1:]))
 
     def _inputs(self, x) -> list[np.ndarray]:
+        fixed = {name: layer.fixed_value for name, layer in
+                 zip(self.input_names, _input_layers(self)) if layer.fixed_value is not None}
+        if fixed:  # inputs made by Input(tensor=array)
+            x = data.with_fixed_inputs(x, self.input_names, fixed)
         xs = data.to_list(x, self.input_names, "input")
         self._build_from_data_shape(xs[0])
         xs = [data.check_shape(a, shape, "input", name)
@@ -342,6 +346,14 @@ class TrainableModel:
         plan.run(rows)
         results = [out[:rows].copy() for out in plan.outputs.values()]
         return results[0] if len(results) == 1 else results
+
+
+def _input_layers(model: Any) -> list[Any]:
+    """The InputLayer behind each model input (none for a Pile, whose input is implicit)."""
+    from cthulhu.layers.base import InputLayer
+    layers = [t._cthulhu_history[0] for t in getattr(model, "inputs", None) or []
+              if t._cthulhu_history is not None]
+    return [layer for layer in layers if isinstance(layer, InputLayer)]
 
 
 __all__ = ["TrainableModel", "Callback"]

@@ -25,6 +25,7 @@ from cthulhu.layers.merge import (
     Add,
     Average,
     Concatenate,
+    Dot,
     Maximum,
     Minimum,
     Multiply,
@@ -32,21 +33,27 @@ from cthulhu.layers.merge import (
     add,
     average,
     concatenate,
+    dot,
     maximum,
     minimum,
     multiply,
     subtract,
 )
 from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 Lambda = LuKthu
+SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
+                                                        SpatialDarkness3D)
 
 __all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
            "ActivityRegularization", "Add", "Subtract", "Multiply", "Average", "Maximum",
-           "Minimum", "Concatenate", "concatenate", "add", "subtract", "multiply",
+           "Minimum", "Concatenate", "Dot", "concatenate", "dot", "add", "subtract", "multiply",
            "average", "maximum", "minimum",
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking"]
+           "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking",
+           "SpatialDarkness1D", "SpatialDarkness2D", "SpatialDarkness3D", "SpatialDropout1D",
+           "SpatialDropout2D", "SpatialDropout3D"]

@@ -282,36 +282,84 @@ class Layer:
 
 
 class InputLayer(Layer):
-    """The layer behind ``Input``: it has no weights and passes its tensor through."""
+    """The layer behind ``Input``: it has no weights and passes its tensor through.
+
+    ``sparse=True`` is accepted: scipy.sparse data is densified batch by batch as it is fed
+    (for any input, as Keras 2 does). ``input_tensor`` (a numpy array) makes the input a
+    fixed value, fed whenever the model runs, so no data is passed for it (Keras 2 feeds no
+    placeholder for an input wrapping a tensor)."""
 
     def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None,
-                 dtype=None, name=None, sparse=False, **kwargs: Any) -> None:
-        if sparse:
-            raise NotImplementedError("sparse inputs are not supported yet")
+                 dtype=None, name=None, sparse=False, input_tensor=None,
+                 **kwargs: Any) -> None:
         if name is None:
             uid = K.get_uid("input")
             name = f"input_{uid}"
+        self.sparse = bool(sparse)
+        self.fixed_value: Optional[np.ndarray] = None
+        if input_tensor is not None:
+            self.fixed_value = _fixed_input(input_tensor)
+            if batch_input_shape is None and input_shape is None:
+                input_shape = self.fixed_value.shape[1:]
         if batch_input_shape is None:
             if input_shape is None:
                 raise ValueError("InputLayer needs input_shape or batch_input_shape")
             batch_input_shape = (batch_size,) + _normalize_shape(input_shape, "shape")
         super().__init__(batch_input_shape=batch_input_shape, dtype=dtype, name=name, **kwargs)
+        if self.fixed_value is not None:
+            want, got = self.batch_input_shape, self.fixed_value.shape
+            if len(want) != len(got) or any(w is not None and w != g
+                                            for w, g in zip(want, got)):
+                raise ValueError(f"Input tensor of shape {got} does not match the input shape "
+                                 f"{want}")
         self.built = True
         self.output = K.Tensor(None, self.batch_input_shape, self.dtype, (self, 0, 0), name)
         self._inbound_nodes.append(Node(self, [], [self.output]))
 
     def get_config(self) -> dict:
         return {"batch_input_shape": self.batch_input_shape, "dtype": self.dtype,
-                "sparse": False, "name": self.name}
+                "sparse": self.sparse, "name": self.name}
+
+
+def _fixed_input(tensor: Any) -> np.ndarray:
+    if isinstance(tensor, K.Variable):
+        raise NotImplementedError("Input(tensor=...) with a variable is not supported: the "
+                                  "input would not follow the variable's updates; pass a "
+                                  "numpy array (a fixed input value)")
+    value = np.asarray(tensor)
+    if value.dtype.kind not in "biuf" or value.ndim == 0:
+        raise TypeError(f"Input(tensor=...) takes a numpy array with a batch axis (a fixed "
+                        f"input value) or the tensor of another Input, got {type(tensor).__name__}")
+    return value
 
 
 def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False,
           tensor=None) -> K.Tensor:
-    """``Input()`` instantiates a symbolic tensor that starts a layer graph (Keras Input)."""
-    if tensor is not None:
-        raise NotImplementedError("Input(tensor=...) is not supported yet")
-    if shape is None and batch_shape is None:
+    """``Input()`` instantiates a symbolic tensor that starts a layer graph (Keras Input).
+
+    ``tensor`` may be a numpy array, a fixed input value fed at every run (pass no data for
+    this input), or the tensor of another Input, which is then returned as it is."""
+    if isinstance(tensor, K.Tensor):
+        return _existing_input(tensor, shape, batch_shape, dtype)
+    if shape is None and batch_shape is None and tensor is None:
         raise ValueError("Please provide to Input either a `shape` or a `batch_shape` argument")
     layer = InputLayer(input_shape=shape, batch_input_shape=batch_shape, dtype=dtype, name=name,
-                       sparse=sparse)
+                       sparse=sparse, input_tensor=tensor)
     return layer.output
+
+
+def _existing_input(tensor: K.Tensor, shape, batch_shape, dtype) -> K.Tensor:
+    history = tensor._cthulhu_history
+    if tensor.value is not None or history is None or not isinstance(history[0], InputLayer):
+        raise NotImplementedError(
+            "Input(tensor=...) takes a numpy array (a fixed input value) or the tensor of "
+            "another Input; making a model input of another layer's output or of a tensor "
+            "inside a trace is not supported")
+    want = batch_shape if batch_shape is not None else (
+        None if shape is None else (None,) + _normalize_shape(shape, "shape"))
+    if want is not None and tuple(want) != tuple(tensor.shape):
+        raise ValueError(f"Input(tensor=...) of shape {tensor.shape} does not match the "
+                         f"given shape {tuple(want)}")
+    if dtype is not None and dtype != tensor.dtype:
+        raise ValueError(f"Input(tensor=...) has dtype {tensor.dtype}, not {dtype}")
+    return tensor

@@ -8,6 +8,7 @@ import numpy as np
 
 from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
+from cthulhu.backend._random import resolve_noise_shape
 from cthulhu.backend._tracing import _emit, _value
 from cthulhu.layers.base import Layer
 
@@ -19,7 +20,9 @@ def _not_yet(layer: str, **args: Any) -> None:
 
 
 class Daoloth(Layer):
-    """Daoloth (Keras ``Dense``): ``activation(dot(input, kernel) + bias)``."""
+    """Daoloth (Keras ``Dense``): ``activation(dot(input, kernel) + bias)``. On inputs of
+    rank > 2 the kernel applies to the last axis: (batch, d0, d1) -> (batch, d0, units), as
+    one GEMM over batch * d0 rows (the fused GEMM + bias + activation kernel)."""
 
     supports_masking = True
 
@@ -42,9 +45,9 @@ class Daoloth(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
 
     def build(self, input_shape: tuple) -> None:
-        if len(input_shape) != 2:
-            raise NotImplementedError(f"Daoloth on inputs of rank {len(input_shape)} is not "
-                                      f"supported yet (only (batch, features))")
+        if len(input_shape) < 2:
+            raise ValueError(f"Daoloth {self.name!r} needs inputs of rank >= 2 (batch, ..., "
+                             f"features), got shape {tuple(input_shape)}")
         if input_shape[-1] is None:
             raise ValueError(f"The last dimension of the inputs to Daoloth {self.name!r} "
                              f"should be defined. Found None.")
@@ -103,7 +106,8 @@ class Azatoth(Layer):
 
 class Darkness(Layer):
     """Darkness (Keras ``Dropout``): zeroes a fraction ``rate`` of inputs while training and
-    scales the rest by 1/(1-rate); the identity at inference."""
+    scales the rest by 1/(1-rate); the identity at inference. ``noise_shape`` (None entries
+    taken from the input) shares one draw along the axes where it is 1."""
 
     supports_masking = True
 
@@ -113,17 +117,29 @@ class Darkness(Layer):
         rate = float(rate)
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Darkness rate must be in [0, 1), got {rate}")
-        _not_yet("Darkness", noise_shape=noise_shape)
         self.rate = rate
+        if noise_shape is not None:
+            noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
         self.noise_shape = noise_shape
         self.seed = seed
         # One seed per layer, fixed at construction: masks then depend only on the step.
         self._seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
 
+    def _noise_shape(self, input_shape: tuple):
+        """The noise shape for an input shape (None: one draw per element)."""
+        return self.noise_shape
+
+    def build(self, input_shape: tuple) -> None:
+        noise_shape = self._noise_shape(tuple(input_shape))
+        if noise_shape is not None:  # a clear error at model build, not at the first step
+            resolve_noise_shape(tuple(input_shape), noise_shape)
+        self.built = True
+
     def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
         if not training or self.rate == 0.0:
             return inputs
-        return K.dropout(inputs, self.rate, seed=self._seed)
+        return K.dropout(inputs, self.rate, noise_shape=self._noise_shape(inputs.shape),
+                         seed=self._seed)
 
     def get_config(self) -> dict:
         config = super().get_config()

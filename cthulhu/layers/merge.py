@@ -1,6 +1,6 @@
-"""Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, and their functional
-forms (``add([a, b])``...). Element-wise, so the fusion pass merges them with their
-neighbours."""
+"""Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum (element-wise, so the
+fusion pass merges them with their neighbours), Concatenate and Dot, and their functional
+forms (``add([a, b])``...)."""
 
 from __future__ import annotations
 
@@ -133,6 +133,60 @@ class Concatenate(_Merge):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
+
+
+class Dot(Layer):
+    """Per-sample dot product of two tensors along ``axes`` (an int, or one axis per input;
+    axis 0 is the batch axis). With ``normalize`` both inputs are l2-normalized along those
+    axes first, which gives the cosine proximity. (batch, n) . (batch, n) -> (batch, 1)."""
+
+    def __init__(self, axes, normalize: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2 or not all(isinstance(a, int) for a in axes):
+                raise ValueError(f"Dot axes must be an int or a list/tuple of two ints, got "
+                                 f"{axes!r}")
+            axes = list(axes)
+        elif not isinstance(axes, int):
+            raise TypeError(f"Dot axes must be an int or a list/tuple of two ints, got "
+                            f"{axes!r}")
+        self.axes = axes
+        self.normalize = bool(normalize)
+
+    def _axes_for(self, shapes: Any) -> tuple[int, int]:
+        if not isinstance(shapes, list) or len(shapes) != 2:
+            raise ValueError("A `Dot` layer should be called on a list of 2 inputs.")
+        ranks = [len(s) for s in shapes]
+        axes = self.axes if isinstance(self.axes, list) else [self.axes] * 2
+        if any(not -r <= a < r for a, r in zip(axes, ranks)):
+            raise ValueError(f"Dot axes {self.axes} are out of range for inputs of shapes "
+                             f"{[tuple(s) for s in shapes]}")
+        ax, ay = (a % r for a, r in zip(axes, ranks))
+        if ax == 0 or ay == 0:
+            raise ValueError("Dot cannot contract the batch axis (axis 0)")
+        if shapes[0][ax] != shapes[1][ay]:
+            raise ValueError(f"Dimension incompatibility {shapes[0][ax]} != {shapes[1][ay]}. "
+                             f"Layer shapes: {tuple(shapes[0])}, {tuple(shapes[1])}")
+        return ax, ay
+
+    def build(self, input_shape: Any) -> None:
+        self._axes_for(input_shape)
+        self.built = True
+
+    def call(self, inputs: Any, training: bool = False) -> K.Tensor:
+        ax, ay = self._axes_for([t.shape for t in inputs] if isinstance(inputs, list)
+                                else inputs)
+        x, y = inputs
+        if self.normalize:
+            x, y = K.l2_normalize(x, axis=ax), K.l2_normalize(y, axis=ay)
+        return K.batch_dot(x, y, axes=(ax, ay))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def dot(inputs: list, axes, normalize: bool = False, **kwargs: Any) -> K.Tensor:
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
 
 
 def concatenate(inputs: list, axis: int = -1, **kwargs: Any) -> K.Tensor:

@@ -53,6 +53,10 @@ def with_zeros(*shape):
     return make
 
 
+def small_integers(*shape):
+    return lambda rng, dtype: rng.integers(-3, 4, size=shape).astype(dtype)
+
+
 def mask(*shape):
     return lambda rng, dtype: rng.integers(0, 2, size=shape).astype(dtype)
 
@@ -168,6 +172,28 @@ def cases():
                         {"transpose_a": ta, "transpose_b": tb}, [], [0, 1]))
     out.append(("matmul", [normal(6, 3), normal(6, 2)],
                 {"transpose_a": True, "transpose_b": False}, [0, 1], [0, 1]))
+    # Operands of rank > 2 are (leading axes, last axis) matrices.
+    out.append(("matmul", [normal(4, 2, 3), normal(3, 5)],
+                {"transpose_a": False, "transpose_b": False}, [0], [0, 1]))
+    out.append(("matmul", [normal(4, 2, 3), normal(5, 3)],
+                {"transpose_a": False, "transpose_b": True}, [0], [0, 1]))
+    out.append(("matmul", [normal(4, 2, 3), normal(4, 2, 5)],
+                {"transpose_a": True, "transpose_b": False}, [0, 1], [0, 1]))
+    out.append(("matmul", [normal(2, 3, 4), normal(2, 3, 5)],
+                {"transpose_a": True, "transpose_b": False}, [], [0, 1]))
+    out.append(("dense", [normal(4, 2, 3, 5), normal(5, 3), normal(3)], {"fn": "softmax"},
+                [0], [0, 1, 2]))
+    for ta in (False, True):
+        for tb in (False, True):
+            a = (4, 2, 3) if ta else (4, 3, 2)
+            b = (4, 5, 2) if tb else (4, 2, 5)
+            out.append(("batch_matmul", [normal(*a), normal(*b)],
+                        {"transpose_a": ta, "transpose_b": tb}, [0, 1], [0, 1]))
+    out.append(("batch_matmul", [normal(3, 1, 4), normal(3, 4, 1)],
+                {"transpose_a": False, "transpose_b": False}, [], [0, 1]))
+    # Items large enough for the threaded path; integer values keep float32 sums exact.
+    out.append(("batch_matmul", [small_integers(2, 200, 150), small_integers(2, 150, 150)],
+                {"transpose_a": False, "transpose_b": False}, [0, 1], []))
     out.append(("categorical_crossentropy", [probabilities(5, 4), probabilities(5, 4)],
                 {"eps": 1e-7}, [0, 1], [1]))
     out.append(("sparse_categorical_crossentropy", [labels(5, 4), probabilities(5, 4)],
@@ -190,6 +216,17 @@ def cases():
     out.append(("random_normal", [normal(300, 301), step],
                 {"seed": 2, "mean": 0.0, "stddev": 2.0}, [], []))
     out.append(("dropout", [normal(40, 50), step], {"rate": 0.5, "seed": 2**40}, [], []))
+    # Noise of a static shape: its batch axis from `like`, or no `like` at all.
+    out.append(("random_uniform", [normal(6, 5, 4), step],
+                {"seed": 4, "low": 0.0, "high": 1.0, "shape": (None, 1, 4)}, [0], []))
+    out.append(("random_uniform", [normal(6, 5), step],
+                {"seed": 4, "low": -2.0, "high": 0.5, "shape": (1, 5)}, [0], []))
+    out.append(("random_normal", [step],
+                {"seed": 8, "mean": 0.5, "stddev": 3.0, "shape": (3, 7), "dtype": "float64"},
+                [], []))
+    out.append(("random_uniform", [step],
+                {"seed": 8, "low": 0.0, "high": 1.0, "shape": (2, 9), "dtype": "float32"},
+                [], []))
     return out
 
 
