@@ -29,7 +29,7 @@ from cthulhu.backend._function import (
     in_train_phase,
     learning_phase,
 )
-from cthulhu.backend._linalg import batch_dot, dot, transpose
+from cthulhu.backend._linalg import batch_dot, dot, gather, transpose
 from cthulhu.backend._losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -142,6 +142,7 @@ _TENSOR_FUNCTIONS = (
     "repeat_elements", "reshape", "round", "sigmoid", "sign", "softmax", "softplus",
     "softsign", "sparse_categorical_crossentropy", "sqrt", "square", "squeeze", "stack", "std",
     "sum", "switch", "tanh", "tile", "var", "zeros_like", "dot", "batch_dot", "transpose",
+    "gather",
 )
 for _name in _TENSOR_FUNCTIONS:
     globals()[_name] = _deferred.deferrable(globals()[_name])

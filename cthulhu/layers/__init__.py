@@ -8,7 +8,7 @@ from cthulhu.layers.advanced_activations import (
     Softmax,
     ThresholdedReLU,
 )
-from cthulhu.layers.base import Input, InputLayer, Layer
+from cthulhu.layers.base import Input, InputLayer, InputSpec, Layer
 from cthulhu.layers.core import (
     ActivityRegularization,
     Azatoth,
@@ -48,7 +48,7 @@ Lambda = LuKthu
 SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
                                                         SpatialDarkness3D)
 
-__all__ = ["Input", "InputLayer", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
+__all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
            "ActivityRegularization", "Add", "Subtract", "Multiply", "Average", "Maximum",
            "Minimum", "Concatenate", "Dot", "concatenate", "dot", "add", "subtract", "multiply",

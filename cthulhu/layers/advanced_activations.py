@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from cthulhu import backend as K
 from cthulhu import constraints, initializers, regularizers
-from cthulhu.layers.base import Layer
+from cthulhu.layers.base import InputSpec, Layer
 
 
 class LeakyReLU(Layer):
@@ -51,6 +51,9 @@ class PReLU(Layer):
         self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer,
                                      regularizer=self.alpha_regularizer,
                                      constraint=self.alpha_constraint)
+        self.input_spec = InputSpec(ndim=len(input_shape), axes={
+            axis: size for axis, size in enumerate(input_shape)
+            if axis and axis not in (self.shared_axes or [])})
         self.built = True
 
     def call(self, inputs, training=False):

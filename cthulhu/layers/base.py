@@ -38,6 +38,30 @@ def _normalize_shape(shape: Any, what: str) -> tuple:
     return shape
 
 
+class InputSpec:
+    """What a layer accepts (Keras ``InputSpec``): a rank (``ndim``, or ``min_ndim`` /
+    ``max_ndim``) and sizes of some axes (``axes``: {axis: size}), checked on every call."""
+
+    def __init__(self, ndim: Optional[int] = None, min_ndim: Optional[int] = None,
+                 max_ndim: Optional[int] = None, axes: Optional[dict] = None) -> None:
+        self.ndim, self.min_ndim, self.max_ndim = ndim, min_ndim, max_ndim
+        self.axes = dict(axes or {})
+
+    def check(self, layer_name: str, index: int, shape: tuple) -> None:
+        where = f"Input {index} of layer {layer_name!r} is incompatible with the layer"
+        rank = len(shape)
+        for bound, ok in (("ndim", self.ndim is None or rank == self.ndim),
+                          ("min_ndim", self.min_ndim is None or rank >= self.min_ndim),
+                          ("max_ndim", self.max_ndim is None or rank <= self.max_ndim)):
+            if not ok:
+                raise ValueError(f"{where}: expected {bound}={getattr(self, bound)}, found "
+                                 f"ndim={rank}. Full shape received: {tuple(shape)}")
+        for axis, size in self.axes.items():
+            if not -rank <= axis < rank or shape[axis] not in (None, size):
+                raise ValueError(f"{where}: expected axis {axis} of input shape to have value "
+                                 f"{size}, but received input with shape {tuple(shape)}")
+
+
 class Node:
     """One call of a layer in the layer graph: which tensors went in and came out."""
 
@@ -53,6 +77,8 @@ class Layer:
     # Whether a mask on the inputs may reach this layer (it passes through unless
     # compute_mask says otherwise); a masked input to a layer without it is an error.
     supports_masking = False
+    # An InputSpec, or a list of them (one per input), or None: checked before call.
+    input_spec: Any = None
     # Models nested as layers: the masks their call attaches to the outputs are kept.
     _masks_from_call = False
 
@@ -224,7 +250,9 @@ class Layer:
         ``compute_mask``."""
         several = isinstance(x, (list, tuple))
         xs = list(x) if several else [x]
+        self._check_input_spec(xs)
         self._ensure_built([t.shape for t in xs] if several else x.shape)
+        self._check_input_spec(xs)  # build may have fixed axis sizes
         masks = [t._mask for t in xs]
         mask = masks if several else masks[0]
         masked = any(m is not None for m in masks)
@@ -249,6 +277,15 @@ class Layer:
             return self._with_masks(out, self.compute_mask(x, mask))
         finally:
             trace.builder.origin = saved
+
+    def _check_input_spec(self, xs: list) -> None:
+        specs = self.input_spec
+        if specs is None:
+            return
+        specs = specs if isinstance(specs, (list, tuple)) else [specs] * len(xs)
+        for i, (spec, x) in enumerate(zip(specs, xs)):
+            if spec is not None:
+                spec.check(self.name, i, tuple(x.shape))
 
     @staticmethod
     def _with_masks(out: Any, out_mask: Any) -> Any:

@@ -10,7 +10,7 @@ from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
 from cthulhu.backend._random import resolve_noise_shape
 from cthulhu.backend._tracing import _emit, _value
-from cthulhu.layers.base import Layer
+from cthulhu.layers.base import InputSpec, Layer
 
 
 def _not_yet(layer: str, **args: Any) -> None:
@@ -44,10 +44,9 @@ class Daoloth(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
 
+    input_spec = InputSpec(min_ndim=2)
+
     def build(self, input_shape: tuple) -> None:
-        if len(input_shape) < 2:
-            raise ValueError(f"Daoloth {self.name!r} needs inputs of rank >= 2 (batch, ..., "
-                             f"features), got shape {tuple(input_shape)}")
         if input_shape[-1] is None:
             raise ValueError(f"The last dimension of the inputs to Daoloth {self.name!r} "
                              f"should be defined. Found None.")
@@ -58,14 +57,10 @@ class Daoloth(Layer):
         self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
                                     regularizer=self.bias_regularizer,
                                     constraint=self.bias_constraint) if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
         self.built = True
 
     def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
-        if inputs.shape[-1] != self.kernel.shape[0]:
-            raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: "
-                             f"expected axis -1 of input shape to have value "
-                             f"{self.kernel.shape[0]}, but received input with shape "
-                             f"{inputs.shape}")
         x = _emit("matmul", _value(inputs), _value(self.kernel), transpose_a=False,
                     transpose_b=False)
         if self.bias is not None:
@@ -150,6 +145,8 @@ class Darkness(Layer):
 class Flatten(Layer):
     """Flattens every axis but the batch axis."""
 
+    input_spec = InputSpec(min_ndim=1)
+
     def __init__(self, data_format=None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last", "channels_first"):
@@ -215,6 +212,8 @@ class ActivityRegularization(Layer):
 class RepeatVector(Layer):
     """Repeats its (batch, features) input n times: (batch, n, features)."""
 
+    input_spec = InputSpec(ndim=2)
+
     def __init__(self, n: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(n, (int, np.integer)) or n < 1:
@@ -236,6 +235,7 @@ class Permute(Layer):
 
     def __init__(self, dims, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.input_spec = InputSpec(ndim=len(tuple(dims)) + 1)
         self.dims = tuple(int(d) for d in dims)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
             raise ValueError(f"Invalid permutation `dims` for Permute Layer: {dims}. The set "

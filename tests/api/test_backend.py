@@ -230,6 +230,17 @@ def test_crossentropies_value_and_gradient(case):
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
 
 
+def test_gather_picks_rows_and_its_gradient_adds_them_back():
+    table = K.variable(np.arange(12.0).reshape(4, 3))
+    x = Input((2,))
+    y = LuKthu(lambda t: K.gather(table, t))(x)
+    indices = np.array([[0, 3], [3, 3]], dtype=np.float64)
+    (got,) = K.function([x], [y])([indices])
+    np.testing.assert_allclose(got, np.arange(12.0).reshape(4, 3)[indices.astype(int)])
+    (g,) = K.function([x], K.gradients(K.sum(y), [table]))([indices])
+    np.testing.assert_allclose(g, np.array([1, 0, 0, 3])[:, None] * np.ones((1, 3)))
+
+
 def test_an_element_wise_chain_in_a_lukthu_is_one_fused_kernel():
     from cthulhu.layers import Daoloth
     x = Input((6,))

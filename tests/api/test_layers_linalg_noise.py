@@ -470,3 +470,23 @@ def test_batch_products_do_not_depend_on_the_thread_count(shape_a, shape_b):
         cthulhu.set_num_threads(saved)
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_allclose(results[0], arrays[0] @ arrays[1], rtol=1e-4, atol=1e-4)
+
+
+def test_input_spec_errors_name_the_layer_and_the_shapes():
+    from cthulhu.layers import Daoloth, Flatten, Input, Permute, PReLU, RepeatVector
+
+    x3 = Input((4, 5))
+    with pytest.raises(ValueError, match=r"Input 0 of layer 'rv'.*expected ndim=2, found ndim=3"):
+        RepeatVector(2, name="rv")(x3)
+    with pytest.raises(ValueError, match=r"'perm'.*expected ndim=4"):
+        Permute((2, 1, 3), name="perm")(x3)
+    dense = Daoloth(3, name="dense_spec")
+    dense(Input((5,)))
+    with pytest.raises(ValueError, match=r"'dense_spec'.*axis -1 of input shape to have value "
+                                         r"5, but received input with shape \(None, 4\)"):
+        dense(Input((4,)))
+    prelu = PReLU(name="prelu_spec")
+    prelu(Input((4, 5)))
+    with pytest.raises(ValueError, match=r"'prelu_spec'.*axis 1"):
+        prelu(Input((3, 5)))
+    assert Flatten()(x3).shape == (None, 20)
