@@ -341,3 +341,31 @@ def test_setters_validate():
     K.set_epsilon(1e-4)
     assert K.epsilon() == 1e-4
     K.set_epsilon(old)
+
+
+def test_a_custom_loss_and_metric_written_with_k_train_a_model():
+    from cthulhu.layers import Daoloth
+    from cthulhu.models import Pile
+
+    K.set_floatx("float32")
+
+    def weighted_mse(y_true, y_pred):
+        weights = K.constant(np.array([1.0, 2.0], dtype="float32"))
+        return K.mean(K.square(y_pred - y_true) * weights, axis=-1)
+
+    def within_tenth(y_true, y_pred):
+        return K.mean(K.cast(K.less(K.abs(y_pred - y_true), 0.1), "float32"), axis=-1)
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(128, 3)).astype("float32")
+    y = np.stack([x[:, 0] - x[:, 1], 0.5 * x[:, 2]], axis=1)
+    model = Pile([Daoloth(2, input_shape=(3,))])
+    from cthulhu import optimizers
+    model.conjure(optimizers.Adam(learning_rate=0.05), loss=weighted_mse,
+                  metrics=[within_tenth])
+    history = model.summon(x, y, epochs=40, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+    assert history.history["within_tenth"][-1] > history.history["within_tenth"][0]
+    p = model.predict(x)
+    want = np.mean(((p - y) ** 2) * np.array([1.0, 2.0]), axis=-1).mean()
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0)[0], want, rtol=1e-4)
