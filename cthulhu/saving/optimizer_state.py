@@ -61,7 +61,7 @@ def _written_order(optimizer: Any, weights: list) -> list[tuple[str, Any]]:
 def write_state(root: Any, optimizer: Any, weights: list) -> None:
     """The iteration count and every slot (created at its initial value if training has not
     made it yet, which is exactly the state a first step would start from)."""
-    from cthulhu.saving.h5_weights import weight_name
+    from cthulhu.saving.h5_weights import weight_name, write_array
     group = root.create_group("optimizer_weights")
     names = ["iteration:0"]
     values = [optimizer.iterations.numpy()]
@@ -71,7 +71,7 @@ def write_state(root: Any, optimizer: Any, weights: list) -> None:
         values.append(optimizer.slot(var, role).numpy())
     h5_attrs.write_names(group.attrs, "weight_names", names)
     for name, value in zip(names, values):
-        group.create_dataset(name, data=value)
+        write_array(group, name, value)
 
 
 def _role_of(optimizer: Any, name: str, roles: list[str]) -> Any:
