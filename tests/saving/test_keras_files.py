@@ -78,7 +78,7 @@ def test_hard_sigmoid_is_keras_2():
 def _rewrite_names(path, key_map):
     """Rewrite every name list of the weights file at ``path`` with ``key_map``."""
     with h5py.File(path, "r+") as f:
-        group = f["model_weights"] if "model_weights" in f else f
+        group = f.get("model_weights", f)
         names = h5_attrs.read_names(group.attrs, "layer_names")
         key_map(group.attrs, "layer_names", names)
         for name in names:
