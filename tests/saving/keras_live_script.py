@@ -5,6 +5,7 @@
                                             given, write DIR/keras_results.npz
     python keras_live_script.py write DIR   save a fresh two-input model to DIR/keras.h5 and
                                             its predictions to DIR/keras_written.npz
+    python keras_live_script.py both DIR    read, then write (TensorFlow starts once)
 """
 
 from __future__ import annotations
@@ -63,4 +64,5 @@ def write(directory: str) -> None:
 
 
 if __name__ == "__main__":
-    {"read": read, "write": write}[sys.argv[1]](sys.argv[2])
+    for command in ("read", "write") if sys.argv[1] == "both" else (sys.argv[1],):
+        {"read": read, "write": write}[command](sys.argv[2])

@@ -49,7 +49,10 @@ def _nested(seed=3) -> Lump:
     return Lump([a, b], out, name="nested")
 
 
-def test_cthulhu_files_load_into_keras(tmp_path):
+@pytest.fixture(scope="module")
+def exchange(tmp_path_factory):
+    """Write cthulhu's files, then run tf-keras once: it reads them and writes its own."""
+    tmp_path = tmp_path_factory.mktemp("keras_live")
     x, xb, y, yb = data(rows=6)
     yb2 = np.concatenate([yb, 1 - yb], axis=1)
     models = {"mlp": (mlp(seed=1, hidden_activation="hard_sigmoid"), ["x"], "y",
@@ -76,7 +79,12 @@ def test_cthulhu_files_load_into_keras(tmp_path):
                                  else feed[rows], arrays[target][rows])
         after[name] = np.concatenate([w.ravel() for w in model.get_weights()])
     np.savez(tmp_path / "inputs.npz", spec=json.dumps(spec), **arrays)
-    _keras("read", tmp_path)
+    _keras("both", tmp_path)
+    return tmp_path, models, arrays, after
+
+
+def test_cthulhu_files_load_into_keras(exchange):
+    tmp_path, models, arrays, after = exchange
     results = np.load(tmp_path / "keras_results.npz")
     for name in models:
         _close(results[f"{name}_predict"], arrays[f"{name}_predict"])
@@ -87,8 +95,8 @@ def test_cthulhu_files_load_into_keras(tmp_path):
             _close(results[f"{name}_after"], after[name], rtol=1e-4)
 
 
-def test_file_keras_writes_now_loads_into_cthulhu(tmp_path):
-    _keras("write", tmp_path)
+def test_file_keras_writes_now_loads_into_cthulhu(exchange):
+    tmp_path = exchange[0]
     expected = np.load(tmp_path / "keras_written.npz")
     model = load_model(tmp_path / "keras.h5")
     _close(model.predict([expected["xa"], expected["xb"]]), expected["predict"])
