@@ -34,7 +34,12 @@ _ALIASES = {
     "Adadelta": {"accum_grad": "accumulated_grad", "accum_var": "accumulated_delta_var"},
     "Adamax": {"v": "u"},
 }
-_ITERATION_NAMES = ("iteration", "iterations")
+# The legacy (Keras 2 / tf-keras legacy) name of a slot where it differs from cthulhu's.
+_LEGACY_WRITTEN_AS = {("RMSprop", "velocity"): "rms", ("RMSprop", "average_gradient"): "mg",
+                      ("Adadelta", "accumulated_grad"): "accum_grad",
+                      ("Adadelta", "accumulated_delta_var"): "accum_var",
+                      ("Adamax", "u"): "v"}
+_ITERATION_NAMES = ("iteration", "iterations", "iter")
 _IGNORED = ("momentum_cache",)  # legacy Nadam's schedule product: recomputed from iterations
 
 
@@ -58,17 +63,32 @@ def _written_order(optimizer: Any, weights: list) -> list[tuple[str, Any]]:
     return order
 
 
+def uses_legacy_layout(optimizer: Any) -> bool:
+    """Keras 2's learning-rate ``decay`` exists only in tf-keras's legacy optimizers, which
+    lay their state out differently: an optimizer with decay is written for those."""
+    return bool(optimizer.decay)
+
+
 def write_state(root: Any, optimizer: Any, weights: list) -> None:
     """The iteration count and every slot (created at its initial value if training has not
     made it yet, which is exactly the state a first step would start from)."""
     from cthulhu.saving.h5_weights import weight_name, write_array
     group = root.create_group("optimizer_weights")
-    names = ["iteration:0"]
     values = [optimizer.iterations.numpy()]
-    for role, var in _written_order(optimizer, weights):
-        slot = _WRITTEN_AS.get((_kind(optimizer), role), role)
-        names.append(f"{optimizer.name}/{slot}/{weight_name(var)}")
-        values.append(optimizer.slot(var, role).numpy())
+    kind = _kind(optimizer)
+    if uses_legacy_layout(optimizer):  # [iter] + each slot for every weight in turn
+        names = [f"{optimizer.name}/iter:0"]
+        for role in active_roles(optimizer):
+            slot = _LEGACY_WRITTEN_AS.get((kind, role), role)
+            for var in weights:
+                names.append(f"{optimizer.name}/{weight_name(var).split(':')[0]}/{slot}:0")
+                values.append(optimizer.slot(var, role).numpy())
+    else:
+        names = ["iteration:0"]
+        for role, var in _written_order(optimizer, weights):
+            slot = _WRITTEN_AS.get((kind, role), role)
+            names.append(f"{optimizer.name}/{slot}/{weight_name(var)}")
+            values.append(optimizer.slot(var, role).numpy())
     h5_attrs.write_names(group.attrs, "weight_names", names)
     for name, value in zip(names, values):
         write_array(group, name, value)

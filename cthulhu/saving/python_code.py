@@ -62,6 +62,8 @@ def function_from_config(config: dict, key: str = "function") -> Any:
     if value is None:
         return None
     if kind == "lambda":
+        # Also here, for callers that reach a layer's from_config directly.
+        serialization.check_lambda_safety("Lambda", {**config, "function_type": kind})
         module = sys.modules.get(config.get("module") or "")
         return load_function(value, dict(vars(module)) if module else None)
     if kind == "function":

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from cthulhu import losses, optimizers
 from cthulhu import metrics as metrics_module
+from cthulhu.saving import optimizer_state
 
 # Optimizer config keys of tf-keras that do not change what the optimizer computes.
 _IGNORED_OPTIMIZER_KEYS = ("is_legacy_optimizer", "jit_compile")
@@ -28,9 +29,10 @@ def optimizer_config(optimizer: Any) -> dict:
     config = optimizer.get_config()
     if not config.get("decay"):
         config.pop("decay", None)  # tf-keras's optimizers refuse the (Keras 2) decay key
-    # Without this flag tf-keras builds its legacy optimizer, whose state layout differs
-    # from the one optimizer_state writes.
-    config["is_legacy_optimizer"] = False
+    # Tells tf-keras which of its optimizers to build (no flag: the legacy one, which also
+    # refuses the flag): the state layout optimizer_state wrote is that one's.
+    if not optimizer_state.uses_legacy_layout(optimizer):
+        config["is_legacy_optimizer"] = False
     return {"class_name": type(optimizer).__name__, "config": config}
 
 
