@@ -11,7 +11,13 @@ from typing import Any, Optional
 
 import h5py
 
-from cthulhu.saving import h5_weights, optimizer_state, serialization, training_config
+from cthulhu.saving import (
+    h5_weights,
+    optimizer_state,
+    random_seeds,
+    serialization,
+    training_config,
+)
 from cthulhu.saving.atomic import atomic_path
 from cthulhu.saving.errors import SaveFileError
 from cthulhu.saving.h5_attrs import as_text
@@ -50,6 +56,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True,
         if train_config is not None:
             f.attrs["training_config"] = train_config
         h5_weights.write_weights(f.create_group("model_weights"), model)
+        random_seeds.write_seeds(f.attrs, model)
         if conjured and include_optimizer:
             optimizer_state.write_state(f, model.optimizer, list(model.trainable_weights))
 
@@ -125,6 +132,7 @@ def load_model(filepath: Any, custom_objects: Optional[dict] = None, compile: bo
                 if train is not None and "optimizer_weights" in f else None
             # Everything is read; assigning can only fail on a mismatch, checked first.
             h5_weights.assign_by_topology(model, saved, path)
+            random_seeds.restore_seeds(f.attrs, model)
             if compile and train is None:
                 warnings.warn(f"{path} has no training configuration, so the model was not "
                               f"conjured; conjure it before training", stacklevel=2)

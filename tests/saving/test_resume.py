@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cthulhu import optimizers
+from cthulhu import layers, optimizers
 from cthulhu.layers import Daoloth, Input
 from cthulhu.models import Lump, Pile, load_model
 
@@ -50,6 +50,51 @@ def test_training_resumes_exactly(tmp_path, name, make):
     for got, want in zip(resumed.get_weights(), never_saved.get_weights()):
         np.testing.assert_array_equal(got, want)
     for got, want in zip(resumed.optimizer.get_weights(), never_saved.optimizer.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def _unseeded_pile(seed):
+    np.random.seed(seed)  # also draws the Darkness and GaussianNoise seeds
+    return Pile([Daoloth(6, activation="relu", input_shape=(4,)), layers.Darkness(0.4),
+                 layers.GaussianNoise(0.3), Daoloth(3, activation="softmax")])
+
+
+def test_unseeded_random_layers_resume_exactly(tmp_path):
+    x, _, y, _ = data()
+    never_saved = _unseeded_pile(8)
+    never_saved.conjure("adam", "categorical_crossentropy")
+    _train(never_saved, x, y, 5)
+    first = _unseeded_pile(8)
+    first.conjure("adam", "categorical_crossentropy")
+    _train(first, x, y, 3)
+    first.save(tmp_path / "c.h5")
+    np.random.seed(123)  # the loaded layers draw other seeds, then get the saved ones
+    resumed = load_model(tmp_path / "c.h5")
+    assert resumed.layers[1].get_config()["seed"] is None
+    _train(resumed, x, y, 2, start=3)
+    for got, want in zip(resumed.get_weights(), never_saved.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_frozen_layer_resumes_exactly(tmp_path):
+    x, xb, _, yb = data()
+
+    def frozen():
+        model = two_input(seed=3)
+        model.get_layer("ha").trainable = False
+        model.conjure(optimizers.Adam(0.02), "binary_crossentropy")
+        return model
+
+    never_saved = frozen()
+    _train(never_saved, [x, xb], yb, 4)
+    first = frozen()
+    _train(first, [x, xb], yb, 2)
+    first.save(tmp_path / "f.h5")
+    resumed = load_model(tmp_path / "f.h5")
+    assert resumed.get_layer("ha").trainable is False
+    assert len(resumed.trainable_weights) == 2
+    _train(resumed, [x, xb], yb, 2, start=2)
+    for got, want in zip(resumed.get_weights(), never_saved.get_weights()):
         np.testing.assert_array_equal(got, want)
 
 
