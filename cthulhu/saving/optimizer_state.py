@@ -121,14 +121,14 @@ def read_state(root: Any, path: str) -> list[tuple[str, np.ndarray]]:
     return [(name, _read_array(group, name, "optimizer_weights", path)) for name in names]
 
 
-def _split(optimizer: Any, saved: list[tuple[str, np.ndarray]], path: str):
+def _split(optimizer: Any, saved: list[tuple[str, np.ndarray]], k: int, path: str):
     roles = active_roles(optimizer)
     tagged = [(_role_of(optimizer, name, roles), name, value) for name, value in saved]
-    if saved and all(tag is None for tag, _, _ in tagged[1:]) and len(saved) > 1:
-        # Unnamed legacy layout: [iterations] + each slot's values in turn.
-        k = (len(saved) - 1) // max(len(roles), 1)
+    if len(saved) > 1 and all(tag is None for tag, _, _ in tagged[1:]):
+        # Unnamed legacy layout: [iterations] + each slot's k values in turn; Keras 2.2's
+        # Adam also wrote placeholder AMSGrad slots after them, which mean nothing here.
         tagged = [("iteration", saved[0][0], saved[0][1])] + [
-            (roles[i // k] if k and i // k < len(roles) else None, n, v)
+            (roles[i // k] if k and i < k * len(roles) else "ignore", n, v)
             for i, (n, v) in enumerate(saved[1:])]
     unknown = [name for tag, name, _ in tagged if tag is None]
     if unknown:
@@ -142,7 +142,7 @@ def _split(optimizer: Any, saved: list[tuple[str, np.ndarray]], path: str):
 def assign_state(optimizer: Any, weights: list, saved: list[tuple[str, np.ndarray]],
                  path: str) -> None:
     """Check everything, then set the iteration count and the slots."""
-    iteration, by_role = _split(optimizer, saved, path)
+    iteration, by_role = _split(optimizer, saved, len(weights), path)
     if len(iteration) > 1:
         raise SaveFileError(f"{path}: several iteration counts in optimizer_weights")
     pairs = []

@@ -117,6 +117,8 @@ def _plain_activation(value: Any) -> Any:
 def clean_layer_config(class_name: str, config: dict) -> dict:
     """Drop or convert what reference Keras writes that cthulhu's constructors do not take,
     refusing (NotImplementedError) what would change the meaning."""
+    if not isinstance(config, dict):  # e.g. the oldest Sequential configs: a list of layers
+        return config
     config = dict(config)
     if "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"])
@@ -151,11 +153,13 @@ def deserialize_layer(spec: dict) -> Any:
         raise ValueError(f"Not a layer configuration: {spec!r}")
     class_name = str(spec["class_name"])
     config = spec.get("config", {})
-    check_lambda_safety(class_name, config)
+    if isinstance(config, dict):
+        check_lambda_safety(class_name, config)
     cls = layer_class(class_name)
     config = clean_layer_config(class_name, config)
     try:
         return cls.from_config(config)
     except TypeError as err:
-        raise TypeError(f"Cannot build layer {config.get('name', '?')!r} ({class_name}) from "
-                        f"its config: {err}") from None
+        name = config.get("name", "?") if isinstance(config, dict) else "?"
+        raise TypeError(f"Cannot build layer {name!r} ({class_name}) from its config: "
+                        f"{err}") from None

@@ -175,3 +175,49 @@ def test_keras_file_truncated(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(SaveFileError, match=r"two\.h5"):
         load_model(path)
+
+
+def test_keras_2_2_style_file(tmp_path):
+    """The oldest Keras 2 layout: a Sequential config as a bare list of layers, class name
+    'Model' for functional models, bytes attributes, Keras 2's ``lr``/``decay`` optimizer
+    keys, and optimizer weights with meaningless names in [iterations] + m's + v's (+ unused
+    AMSGrad placeholders) order."""
+    import json
+
+    from .helpers import data, mlp
+    x, _, y, _ = data()
+    model = mlp(seed=4)
+    model.conjure("adam", "categorical_crossentropy")
+    model.train_on_batch(x, y)
+    path = tmp_path / "old.h5"
+    model.save(path)
+    opt = model.optimizer
+    weights = model.trainable_weights
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        f.attrs["model_config"] = json.dumps(
+            {"class_name": "Sequential", "config": config["config"]["layers"][1:]}).encode()
+        train = json.loads(f.attrs["training_config"])
+        settings = train["optimizer_config"]["config"]
+        settings["lr"] = settings.pop("learning_rate")
+        settings["decay"] = 0.0
+        del settings["is_legacy_optimizer"]
+        f.attrs["training_config"] = json.dumps(train).encode()
+        f.attrs["keras_version"] = b"2.2.4"
+        f.attrs["backend"] = b"tensorflow"
+        del f["optimizer_weights"]
+        group = f.create_group("optimizer_weights")
+        values = [opt.iterations.numpy()] + [opt.slot(w, "m").numpy() for w in weights] + \
+            [opt.slot(w, "v").numpy() for w in weights] + [np.zeros(1, "float32")] * 4
+        names = ["Adam/iterations:0"] + [f"training/Adam/Variable_{i}:0"
+                                         for i in range(len(values) - 1)]
+        group.attrs["weight_names"] = np.array([n.encode() for n in names])
+        for name, value in zip(names, values):
+            group.create_dataset(name, data=value)
+    loaded = load_model(path)
+    for got, want in zip(loaded.optimizer.get_weights(), model.optimizer.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    model.train_on_batch(x, y)
+    loaded.train_on_batch(x, y)
+    for got, want in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
