@@ -269,3 +269,24 @@ def test_unsupported_arguments_raise():
         model.save("x.keras", save_format="tf")
     with pytest.raises(NotImplementedError, match="to_json"):
         model.to_yaml()
+
+
+def test_loaded_weights_reach_compiled_plans(tmp_path):
+    x, _, y, _ = data()
+    source = mlp(seed=11)
+    source.save_weights(tmp_path / "w.h5")
+    model = mlp(seed=12)
+    model.conjure("sgd", "categorical_crossentropy")
+    before = model.predict(x)  # the predict plan exists now
+    model.evaluate(x, y, verbose=0)
+    model.load_weights(tmp_path / "w.h5")
+    after = model.predict(x)
+    assert not np.allclose(before, after)
+    np.testing.assert_array_equal(after, source.predict(x))
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0),
+                               _conjured(source).evaluate(x, y, verbose=0), rtol=1e-6)
+
+
+def _conjured(model):
+    model.conjure("sgd", "categorical_crossentropy")
+    return model

@@ -146,3 +146,68 @@ def test_json_of_numpy_values():
     with pytest.raises(ValueError, match="not valid JSON"):
         model_from_json("{not json")
     assert json.loads(mlp().to_json())["backend"] == "cthulhu"
+
+
+def _dense_spec(**config):
+    return {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2],
+                                                "dtype": "float32", "name": "i", **config.pop(
+                                                    "input_extra", {})}},
+        {"class_name": "Dense", "config": {"name": "d", "units": 1, **config}}]}}
+
+
+def test_unsupported_configs_raise_clearly():
+    with pytest.raises(NotImplementedError, match="mixed precision"):
+        model_from_config(_dense_spec(dtype={"class_name": "Policy",
+                                             "config": {"name": "mixed_float16"}}))
+    with pytest.raises(NotImplementedError, match="ragged"):
+        model_from_config(_dense_spec(input_extra={"ragged": True}))
+    with pytest.raises(TypeError, match=r"layer 'd' \(Dense\).*unexpected keyword"):
+        model_from_config(_dense_spec(kernel_quantizer="int8"))
+    model = model_from_config(_dense_spec(dtype={"class_name": "Policy",
+                                                 "config": {"name": "float32"}},
+                                          activation={"class_name": "function",
+                                                      "config": "relu"}))
+    assert model.layers[0].get_config()["activation"] == "relu"
+    lump = {"class_name": "Functional", "config": {
+        "name": "f", "layers": [
+            {"class_name": "InputLayer", "name": "i", "inbound_nodes": [],
+             "config": {"batch_input_shape": [None, 2], "dtype": "float32", "name": "i"}},
+            {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 1},
+             "inbound_nodes": [[["i", 0, 0, {"training": True}]]]}],
+        "input_layers": [["i", 0, 0]], "output_layers": [["d", 0, 0]]}}
+    with pytest.raises(NotImplementedError, match="keyword arguments"):
+        model_from_config(lump)
+    lump["config"]["layers"][1]["inbound_nodes"] = [[["nowhere", 0, 0, {}]]]
+    with pytest.raises(ValueError, match=r"inconsistent.*\['d'\]"):
+        model_from_config(lump)
+
+
+def test_training_config_from_tf_keras_forms():
+    from cthulhu.saving import training_config
+    args = training_config.conjure_args({
+        "loss": {"out": {"class_name": "MeanSquaredError",
+                         "config": {"reduction": "auto", "name": "mean_squared_error"}}},
+        "metrics": [[{"class_name": "MeanMetricWrapper",
+                      "config": {"name": "mae", "dtype": "float32",
+                                 "fn": "mean_absolute_error"}},
+                     {"class_name": "MeanMetricWrapper",
+                      "config": {"name": "accuracy", "fn": "categorical_accuracy"}}]],
+        "weighted_metrics": None, "loss_weights": None,
+        "optimizer_config": {"class_name": "Custom>RMSprop", "config": {
+            "name": "RMSprop", "learning_rate": 0.5, "rho": 0.8, "momentum": 0.0,
+            "epsilon": 1e-7, "centered": False, "weight_decay": None, "clipnorm": None,
+            "global_clipnorm": None, "clipvalue": None, "use_ema": False,
+            "ema_momentum": 0.99, "ema_overwrite_frequency": 100, "jit_compile": True,
+            "is_legacy_optimizer": False}}}, {})
+    assert type(args["optimizer"]).__name__ == "RMSprop"
+    assert args["optimizer"].learning_rate == 0.5 and args["optimizer"].rho == 0.8
+    assert args["metrics"] == [["mae", "accuracy"]]
+    assert type(args["loss"]["out"]).__name__ == "MeanSquaredError"
+    with pytest.raises(NotImplementedError, match="schedules"):
+        training_config.conjure_args({"optimizer_config": {"class_name": "Adam", "config": {
+            "learning_rate": {"class_name": "ExponentialDecay", "config": {}}}}}, {})
+    with pytest.raises(NotImplementedError, match="AUC"):
+        training_config.conjure_args({"metrics": [{"class_name": "AUC", "config": {}}],
+                                      "optimizer_config": {"class_name": "SGD",
+                                                           "config": {}}}, {})
