@@ -35,7 +35,7 @@ def test_lambda_file_refused_by_default_and_loaded_with_safe_mode_off(tmp_path):
     assert lam["class_name"] == "Lambda" and lam["config"]["function_type"] == "lambda"
     with pytest.raises(ValueError, match=r"(?s)'lam'.*arbitrary code.*safe_mode=False"):
         load_model(tmp_path / "l.h5")
-    loaded = load_model(tmp_path / "l.h5", safe_mode=False)
+    loaded = load_model(tmp_path / "l.h5", safe_mode=False, compile=False)
     x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
@@ -46,6 +46,7 @@ def test_named_function_loads_from_custom_objects_in_safe_mode(tmp_path):
 
     model = _model(plus_one)
     model.save(tmp_path / "n.h5")
-    loaded = load_model(tmp_path / "n.h5", custom_objects={"plus_one": plus_one})
+    loaded = load_model(tmp_path / "n.h5", custom_objects={"plus_one": plus_one},
+                        compile=False)
     x = np.ones((2, 3), "float32")
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
