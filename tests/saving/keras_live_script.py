@@ -49,7 +49,11 @@ def read(directory: str) -> None:
 def write(directory: str) -> None:
     keras.utils.set_random_seed(1)
     a, b = keras.Input((4,), name="a"), keras.Input((2,), name="b")
-    h = keras.layers.Dense(5, activation="hard_sigmoid")(a)
+    # A nested Sequential called twice (a shared model) and a nested functional model.
+    pile = keras.Sequential([keras.layers.Dense(4, activation="tanh", input_shape=(4,))])
+    j = keras.Input((4,))
+    lump = keras.Model(j, keras.layers.Dense(5, activation="hard_sigmoid")(j))
+    h = lump(pile(pile(a)))
     out = keras.layers.Dense(3, activation="softmax")(keras.layers.concatenate([h, b]))
     model = keras.Model([a, b], out)
     model.compile(keras.optimizers.RMSprop(0.01), "categorical_crossentropy", ["accuracy"])

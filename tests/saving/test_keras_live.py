@@ -44,8 +44,10 @@ def _nested(seed=3) -> Lump:
     inner = Pile([Daoloth(3, activation="tanh", input_shape=(4,), name="inner_d")],
                  name="inner")
     shared = Daoloth(2, name="shared")
+    i = Input((4,), name="inner_in")
+    head = Lump(i, Daoloth(4, activation="relu", name="head_d")(i), name="head")
     a, b = Input((4,), name="a"), Input((4,), name="b")
-    out = concatenate([shared(inner(a)), shared(inner(b))], name="cat")
+    out = concatenate([shared(inner(a)), shared(inner(head(b)))], name="cat")
     return Lump([a, b], out, name="nested")
 
 
