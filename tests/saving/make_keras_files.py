@@ -14,10 +14,14 @@ Files written, each by tf-keras itself:
   two_input.h5       model.save of a functional model with inputs a (5,) and b (3,):
                      Dense(6, tanh)(a) and Dense(4, relu)(b), concatenated, Dense(2, sigmoid);
                      compiled with Adam(0.02) and binary_crossentropy, after 3 steps
+  nested.h5          model.save of a functional model (input (4,)) calling a nested Sequential
+                     [Dense(4, tanh)] twice in a row, then a nested functional model
+                     [Dense(5, relu)], then Dense(2); not compiled
   lambda.h5          model.save of Input(3) -> Lambda(lambda x: x * 2 + 1) -> Dense(2): a
                      file holding Python bytecode (for the safe-mode tests)
   expected.npz       x_mlp (6, 5), x_a (6, 5), x_b (6, 3), x_lambda (6, 3): inputs;
-                     mlp_predict, two_input_predict, lambda_predict: tf-keras's predictions
+                     x_nested (6, 4); mlp_predict, two_input_predict, nested_predict,
+                     lambda_predict: tf-keras's predictions
                      on them for the saved weights; y_mlp: the MLP's training targets; y_two:
                      the two-input model's targets, also of 2 more training steps taken after
                      the save (train_on_batch on rows 0-3, then rows 2-5); two_input_after:
@@ -94,6 +98,16 @@ def main() -> None:
     lam = keras.Model(i, keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * 2 + 1)(i)))
     lam.save(os.path.join(HERE, "lambda.h5"))
     out.update(x_lambda=xl, lambda_predict=lam.predict(xl, verbose=0))
+
+    xn = rng.normal(size=(6, 4)).astype("float32")
+    pile = keras.Sequential([keras.layers.Dense(4, activation="tanh", input_shape=(4,))],
+                            name="pile")
+    j = keras.Input((4,))
+    inner = keras.Model(j, keras.layers.Dense(5, activation="relu")(j), name="inner")
+    k = keras.Input((4,), name="k")
+    nested = keras.Model(k, keras.layers.Dense(2)(inner(pile(pile(k)))), name="nested")
+    nested.save(os.path.join(HERE, "nested.h5"))
+    out.update(x_nested=xn, nested_predict=nested.predict(xn, verbose=0))
 
     grid = np.linspace(-4, 4, 33).astype("float32")
     out.update(hard_sigmoid_x=grid,

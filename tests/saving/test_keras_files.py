@@ -68,6 +68,14 @@ def test_two_input_file_and_its_optimizer_state():
     _close(flat, EXPECTED["two_input_after"], rtol=1e-4)
 
 
+def test_nested_file():
+    model = load_model(os.path.join(HERE, "nested.h5"), compile=False)
+    assert isinstance(model.get_layer("pile"), Pile)
+    assert isinstance(model.get_layer("inner"), Lump)
+    assert len(model.get_layer("pile")._inbound_nodes) == 2  # one Pile, called twice
+    _close(model.predict(EXPECTED["x_nested"]), EXPECTED["nested_predict"])
+
+
 def test_hard_sigmoid_is_keras_2():
     grid, want = EXPECTED["hard_sigmoid_x"], EXPECTED["hard_sigmoid_y"]
     np.testing.assert_allclose(want, np.clip(0.2 * grid + 0.5, 0, 1), atol=1e-7)
