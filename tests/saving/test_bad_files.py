@@ -180,9 +180,7 @@ def test_save_keeps_file_mode_of_plain_open(tmp_path):
 
 
 _KILLED_WRITER = textwrap.dedent("""
-    import sys, time
-    import numpy as np
-    sys.path.insert(0, {repo!r})
+    import time
     from cthulhu.saving import h5_weights
     from tests.saving.helpers import mlp
     model = mlp(seed=7)
@@ -207,9 +205,11 @@ _KILLED_WRITER = textwrap.dedent("""
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_during_save_keeps_previous_checkpoint(tmp_path):
     path = str(tmp_path / "ckpt.h5")
-    script = _KILLED_WRITER.format(repo=REPO, path=path)
+    script = _KILLED_WRITER.format(path=path)
+    # The child imports cthulhu and the tests exactly as this process does.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            text=True, cwd=REPO)
+                            text=True, cwd=REPO, env=env)
     try:
         assert proc.stdout.readline().strip() == "FIRST"
         assert proc.stdout.readline().strip() == "MIDDLE"
