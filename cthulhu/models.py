@@ -12,7 +12,7 @@ from cthulhu.engine.model_utils import find_layer, print_summary
 from cthulhu.engine.training import TrainableModel
 from cthulhu.layers.base import InputLayer, Layer
 from cthulhu.saving import model_config
-from cthulhu.saving.model_io import load_model, model_from_config, model_from_json
+from cthulhu.saving.model_io import load_model, model_from_config, model_from_json, save_model
 from cthulhu.saving.model_methods import SavingMixin
 
 
@@ -191,5 +191,5 @@ class Pile(Layer, TrainableModel, SavingMixin):
 
 Sequential = Pile
 
-__all__ = ["Pile", "Sequential", "Lump", "Model", "load_model", "model_from_json",
-           "model_from_config"]
+__all__ = ["Pile", "Sequential", "Lump", "Model", "load_model", "save_model",
+           "model_from_json", "model_from_config"]

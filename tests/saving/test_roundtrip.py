@@ -291,3 +291,16 @@ def test_loaded_weights_reach_compiled_plans(tmp_path):
 def _conjured(model):
     model.conjure("sgd", "categorical_crossentropy")
     return model
+
+
+def test_keras_spellings(tmp_path):
+    import cthulhu as keras
+    model = keras.models.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    keras.models.save_model(model, str(tmp_path / "k.h5"))
+    loaded = keras.models.load_model(str(tmp_path / "k.h5"))
+    assert_same_weights(loaded, model)
+    cb = keras.callbacks.ModelCheckpoint(str(tmp_path / "c.h5"))
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=[cb])
+    with keras.utils.CustomObjectScope({}):
+        assert_same_weights(keras.models.load_model(str(tmp_path / "c.h5")), model)
