@@ -11,5 +11,4 @@ from cthulhu.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["BaseLogger", "Callback", "CallbackList", "History", "CSVLogger", "EarlyStopping",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
-           "ReduceLROnPlateau",
-           "TerminateOnNaN"]
+           "ReduceLROnPlateau", "TerminateOnNaN"]

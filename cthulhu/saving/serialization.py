@@ -12,7 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu.saving.names import LAMBDA_NAMES, cthulhu_name, keras_name
-from cthulhu.utils.generic_utils import active_custom_objects
+from cthulhu.utils.custom_objects import active_custom_objects
 
 _OPTIONS = threading.local()
 

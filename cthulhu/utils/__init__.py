@@ -1,6 +1,6 @@
 """cthulhu.utils: to_categorical, Progbar."""
 
-from cthulhu.utils.generic_utils import (
+from cthulhu.utils.custom_objects import (
     CustomObjectScope,
     custom_object_scope,
     get_custom_objects,
