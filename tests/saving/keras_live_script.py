@@ -2,7 +2,9 @@
 
     python keras_live_script.py read DIR    load every DIR/*.h5 cthulhu wrote, predict on
                                             DIR/inputs.npz, train 2 steps where targets are
-                                            given, write DIR/keras_results.npz
+                                            given, write DIR/keras_results.npz; the models
+                                            marked "resave" are saved again by tf-keras to
+                                            DIR/<name>_keras.h5 (its own config spellings)
     python keras_live_script.py write DIR   save a fresh two-input model to DIR/keras.h5 and
                                             its predictions to DIR/keras_written.npz
     python keras_live_script.py both DIR    read, then write (TensorFlow starts once)
@@ -34,6 +36,8 @@ def read(directory: str) -> None:
                 model = keras.models.model_from_json(f.read())
             model.load_weights(os.path.join(directory, f"{name}.h5"))
         results[f"{name}_predict"] = model.predict(feed, verbose=0)
+        if entry.get("resave"):
+            model.save(os.path.join(directory, f"{name}_keras.h5"))
         if entry.get("y"):
             y = inputs[entry["y"]]
             results[f"{name}_iterations"] = np.array(model.optimizer.iterations.numpy())

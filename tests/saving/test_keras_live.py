@@ -1,8 +1,9 @@
 """Live two-way test against reference Keras: files cthulhu writes load into tf-keras with
-the same predictions (and the optimizer state: tf-keras's next steps match cthulhu's), and a
-file tf-keras writes now loads into cthulhu. Runs where a Python with tf-keras is found:
-$CTHULHU_KERAS_PYTHON, else /work/venv-keras/bin/python; skipped otherwise (CI has no
-TensorFlow; the committed golden files cover the reading direction there)."""
+the same predictions (and the optimizer state: tf-keras's next steps match cthulhu's), a
+file tf-keras writes now loads into cthulhu, and every layer of the layer test table goes
+cthulhu -> tf-keras -> cthulhu with the same predictions. Runs where a Python with tf-keras
+is found: $CTHULHU_KERAS_PYTHON, else /work/venv-keras/bin/python; skipped otherwise (CI has
+no TensorFlow; the committed golden files cover the reading direction there)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from cthulhu.layers import Daoloth, Input, concatenate
 from cthulhu.models import Lump, Pile, load_model
 
 from .helpers import data, mlp, two_input
+from .test_roundtrip import ALL_CASES
+
+# A LuKthu's function is Python code written against cthulhu's backend: not for tf-keras.
+LIVE_CASES = [c for c in ALL_CASES if "lukthu" not in c[0].lower() and "lambda" not in c[0]]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERAS_PYTHON = os.environ.get("CTHULHU_KERAS_PYTHON", "/work/venv-keras/bin/python")
@@ -90,6 +95,21 @@ def exchange(tmp_path_factory):
             model.train_on_batch([a[rows] for a in feed] if isinstance(feed, list)
                                  else feed[rows], arrays[target][rows])
         after[name] = np.concatenate([w.ravel() for w in model.get_weights()])
+    # Every layer (the layer test table), alone in a model: tf-keras loads cthulhu's file,
+    # then saves it again in its own spellings for cthulhu to read back.
+    rng = np.random.default_rng(0)
+    for case, make, shapes in LIVE_CASES:
+        np.random.seed(0)
+        ins = [Input(s) for s in shapes]
+        layer = make()
+        model = Lump(ins, layer(ins if len(ins) > 1 else ins[0]), name=f"case_{case}")
+        keys = [f"{case}_x{i}" for i in range(len(shapes))]
+        for key, shape in zip(keys, shapes):
+            arrays[key] = rng.normal(size=(5,) + shape).astype("float32")
+        model.save(tmp_path / f"layer_{case}.h5")
+        arrays[f"layer_{case}_predict"] = model.predict(
+            [arrays[k] for k in keys] if len(keys) > 1 else arrays[keys[0]])
+        spec[f"layer_{case}"] = {"kind": "model", "x": keys, "resave": True}
     np.savez(tmp_path / "inputs.npz", spec=json.dumps(spec), **arrays)
     _keras("both", tmp_path)
     return tmp_path, models, arrays, after
@@ -110,6 +130,18 @@ def test_cthulhu_files_load_into_keras(exchange):
                 diff = np.abs(results[f"{name}_after"] - after[name])
                 raise AssertionError(f"{name}: {err}; max abs {diff.max():.3g} at "
                                      f"{after[name][diff.argmax()]:.3g}") from None
+
+
+@pytest.mark.parametrize("case", [c[0] for c in LIVE_CASES])
+def test_every_layer_both_ways(exchange, case):
+    tmp_path, _, arrays, _ = exchange
+    results = np.load(tmp_path / "keras_results.npz")
+    want = arrays[f"layer_{case}_predict"]
+    _close(results[f"layer_{case}_predict"], want)  # cthulhu's file in tf-keras
+    model = load_model(tmp_path / f"layer_{case}_keras.h5", compile=False)
+    keys = sorted(k for k in arrays if k.startswith(f"{case}_x"))
+    feed = [arrays[k] for k in keys]
+    _close(model.predict(feed if len(feed) > 1 else feed[0]), want)  # and back
 
 
 def test_file_keras_writes_now_loads_into_cthulhu(exchange):
