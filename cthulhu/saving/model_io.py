@@ -29,6 +29,13 @@ def _check_format(save_format: Optional[str]) -> None:
                                   f"saves the Keras 2 HDF5 format only (save_format='h5')")
 
 
+def _target(filepath: Any) -> str:
+    if isinstance(filepath, (h5py.File, h5py.Group)):
+        raise NotImplementedError("saving into an open h5py.File is not supported: a save "
+                                  "replaces the whole file atomically; pass its path")
+    return os.fspath(filepath)
+
+
 def _check_overwrite(path: str, overwrite: bool) -> None:
     if not overwrite and os.path.exists(path):
         raise NotImplementedError("overwrite=False (asking before overwriting) is not "
@@ -43,7 +50,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True,
                include_optimizer: bool = True, save_format: Optional[str] = None) -> None:
     """Architecture, weights, training configuration and optimizer state in one file."""
     _check_format(save_format)
-    path = os.fspath(filepath)
+    path = _target(filepath)
     _check_overwrite(path, overwrite)
     model_config = serialization.to_json(_model_config(model))
     conjured = getattr(model, "optimizer", None) is not None
@@ -64,7 +71,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True,
 def save_weights(model: Any, filepath: Any, overwrite: bool = True,
                  save_format: Optional[str] = None) -> None:
     _check_format(save_format)
-    path = os.fspath(filepath)
+    path = _target(filepath)
     _check_overwrite(path, overwrite)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         h5_weights.write_weights(f, model)

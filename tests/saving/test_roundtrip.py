@@ -272,6 +272,19 @@ def test_unsupported_arguments_raise():
         model.to_yaml()
 
 
+def test_open_h5py_files(tmp_path):
+    model = mlp()
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r") as f:  # reading from an open file works
+        assert_same_weights(load_model(f, compile=False), model)
+        model.load_weights(f)
+    with h5py.File(tmp_path / "x.h5", "w") as f, \
+            pytest.raises(NotImplementedError, match="open h5py.File"):
+        model.save(f)
+    with pytest.raises(NotImplementedError, match="overwrite=False"):
+        model.save(tmp_path / "m.h5", overwrite=False)
+
+
 def test_loaded_weights_reach_compiled_plans(tmp_path):
     x, _, y, _ = data()
     source = mlp(seed=11)
