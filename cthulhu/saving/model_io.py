@@ -144,12 +144,21 @@ def load_model(filepath: Any, custom_objects: Optional[dict] = None, compile: bo
                 warnings.warn(f"{path} has no training configuration, so the model was not "
                               f"conjured; conjure it before training", stacklevel=2)
             if train is not None:
-                model.conjure(**training_config.conjure_args(
-                    train, serialization.custom_objects()))
+                _conjure(model, train, path)
                 if state is not None:
                     optimizer_state.assign_state(model.optimizer,
                                                  list(model.trainable_weights), state, path)
     return model
+
+
+def _conjure(model: Any, train: dict, path: str) -> None:
+    try:
+        args = training_config.conjure_args(train, serialization.custom_objects())
+        model.conjure(**args)
+    except (ValueError, NotImplementedError, TypeError) as err:
+        raise type(err)(f"{path}: cannot restore the training configuration ({err}); "
+                        f"load_model(..., compile=False) loads the model without "
+                        f"it") from None
 
 
 def load_weights(model: Any, filepath: Any, by_name: bool = False,

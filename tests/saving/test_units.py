@@ -211,3 +211,17 @@ def test_training_config_from_tf_keras_forms():
         training_config.conjure_args({"metrics": [{"class_name": "AUC", "config": {}}],
                                       "optimizer_config": {"class_name": "SGD",
                                                            "config": {}}}, {})
+
+
+def test_unknown_optimizer_suggests_compile_false(tmp_path):
+    from cthulhu.models import load_model
+    model = mlp()
+    model.conjure("sgd", "mse")
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r+") as f:
+        train = json.loads(f.attrs["training_config"])
+        train["optimizer_config"]["class_name"] = "Ftrl"
+        f.attrs["training_config"] = json.dumps(train)
+    with pytest.raises(ValueError, match=r"m\.h5.*Unknown optimizer: 'Ftrl'.*compile=False"):
+        load_model(tmp_path / "m.h5")
+    assert load_model(tmp_path / "m.h5", compile=False).optimizer is None
