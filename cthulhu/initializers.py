@@ -182,6 +182,9 @@ _BY_NAME: dict[str, Any] = {
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
     "orthogonal": Orthogonal, "identity": Identity,
 }
+# tf-keras writes the class spellings of the named schemes.
+_BY_NAME.update(GlorotUniform=glorot_uniform, GlorotNormal=glorot_normal, HeUniform=he_uniform,
+                HeNormal=he_normal, LecunUniform=lecun_uniform, LecunNormal=lecun_normal)
 for _cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
              VarianceScaling, Orthogonal, Identity):
     _BY_NAME[_cls.__name__] = _cls

@@ -11,9 +11,12 @@ from cthulhu.engine.functional import Lump, Model
 from cthulhu.engine.model_utils import find_layer, print_summary
 from cthulhu.engine.training import TrainableModel
 from cthulhu.layers.base import InputLayer, Layer
+from cthulhu.saving import model_config
+from cthulhu.saving.model_io import load_model, model_from_config, model_from_json, save_model
+from cthulhu.saving.model_methods import SavingMixin
 
 
-class Pile(Layer, TrainableModel):
+class Pile(Layer, TrainableModel, SavingMixin):
     """A linear stack of layers (Keras ``Sequential``); also usable as a layer."""
 
     # Masks flow through a nested model as through its layers.
@@ -181,11 +184,16 @@ class Pile(Layer, TrainableModel):
         print_summary(self.name, rows, trainable, self.count_params(), line_length, print_fn)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "layers": [
-            {"class_name": type(layer).__name__, "config": layer.get_config()}
-            for layer in self._layers]}
+        return model_config.pile_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects: Optional[dict] = None) -> Pile:
+        from cthulhu.saving.serialization import loading_options
+        with loading_options(custom_objects):
+            return model_config.pile_from_config(cls, config)
 
 
 Sequential = Pile
 
-__all__ = ["Pile", "Sequential", "Lump", "Model"]
+__all__ = ["Pile", "Sequential", "Lump", "Model", "load_model", "save_model",
+           "model_from_json", "model_from_config"]

@@ -15,6 +15,8 @@ from cthulhu import backend as K
 from cthulhu.engine.model_utils import find_layer, print_summary
 from cthulhu.engine.training import TrainableModel
 from cthulhu.layers.base import InputLayer, Layer, Node
+from cthulhu.saving import model_config
+from cthulhu.saving.model_methods import SavingMixin
 
 
 def _as_list(x: Any) -> list:
@@ -102,7 +104,7 @@ def keras_layer_order(inputs: list[K.Tensor], outputs: list[K.Tensor]) -> list[L
                                                    first_seen[id(lay)]))
 
 
-class Lump(Layer, TrainableModel):
+class Lump(Layer, TrainableModel, SavingMixin):
     """A model from inputs to outputs (Keras ``Model``): ``Lump(inputs, outputs)``; also
     ``Lump(input=..., output=...)`` and positional arguments."""
 
@@ -248,6 +250,16 @@ class Lump(Layer, TrainableModel):
                          shapes[0] if len(shapes) == 1 else shapes, layer.count_params()))
         trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
         print_summary(self.name, rows, trainable, self.count_params(), line_length, print_fn)
+
+    # ---- config -------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        return model_config.lump_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Optional[dict] = None) -> Lump:
+        from cthulhu.saving.serialization import loading_options
+        with loading_options(custom_objects):
+            return model_config.lump_from_config(cls, config)
 
 
 Model = Lump
