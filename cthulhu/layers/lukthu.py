@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 
 from cthulhu import backend as K
 from cthulhu.layers.base import Layer
-from cthulhu.utils.functions import dump_function, load_function
 
 _ALLOWED = ("a LuKthu function must compute its output from its input tensors with "
             "cthulhu.backend (K) functions, tensor operators (+ - * / ** comparisons) and "
@@ -97,40 +96,38 @@ class LuKthu(Layer):
         return self.mask(inputs, mask) if self.mask is not None else None
 
     def get_config(self) -> dict:
-        config = super().get_config()
-        value, kind, module = dump_function(self.function)
-        config.update(function=value, function_type=kind, module=module,
-                      arguments=self.arguments)
+        """The Keras 2 Lambda config: functions by name, or as bytecode (see
+        cthulhu.saving.python_code; loading bytecode from a file needs safe_mode=False)."""
+        from cthulhu.saving import python_code
+        config = {**super().get_config(), **python_code.function_config(self.function),
+                  "arguments": self.arguments}
         spec = self.output_shape_spec
         if callable(spec):
-            value, kind, module = dump_function(spec)
-            config.update(output_shape=value, output_shape_type=kind,
-                          output_shape_module=module)
+            shape = python_code.function_config(spec)
+            config.update(output_shape=shape["function"],
+                          output_shape_type=shape["function_type"],
+                          output_shape_module=shape["module"])
         else:
             config.update(output_shape=spec, output_shape_type="raw",
                           output_shape_module=None)
         if self.mask is not None:
-            value, kind, module = dump_function(self.mask)
-            config.update(mask=value, mask_type=kind, mask_module=module)
+            mask = python_code.function_config(self.mask)
+            config.update(mask=mask["function"], mask_type=mask["function_type"],
+                          mask_module=mask["module"])
         return config
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: Optional[dict] = None) -> LuKthu:
+        from cthulhu.saving import python_code, serialization
         config = dict(config)
-        function = load_function(config.pop("function"), config.pop("function_type", "lambda"),
-                                 config.pop("module", None), custom_objects)
-        shape_type = config.pop("output_shape_type", "raw")
-        shape_module = config.pop("output_shape_module", None)
-        output_shape = config.pop("output_shape", None)
-        if shape_type != "raw" and output_shape is not None:
-            output_shape = load_function(output_shape, shape_type, shape_module, custom_objects)
-        elif output_shape is not None:
-            output_shape = tuple(output_shape)
-        mask = None
-        if config.get("mask") is not None:
-            mask = load_function(config.pop("mask"), config.pop("mask_type", "lambda"),
-                                 config.pop("mask_module", None), custom_objects)
-        for key in ("mask", "mask_type", "mask_module"):
+        with serialization.loading_options(custom_objects):
+            function = python_code.function_from_config(config, "function")
+            output_shape = python_code.function_from_config(config, "output_shape")
+            mask = python_code.function_from_config(config, "mask")
+        for key in ("function", "function_type", "module", "output_shape",
+                    "output_shape_type", "output_shape_module", "mask", "mask_type",
+                    "mask_module"):
             config.pop(key, None)
+        if isinstance(output_shape, list):
+            output_shape = tuple(output_shape)
         return cls(function, output_shape=output_shape, mask=mask, **config)
-

@@ -21,8 +21,11 @@ _OPTIONS = threading.local()
 def loading_options(custom_objects: Optional[dict] = None,
                     safe_mode: Optional[bool] = None) -> Iterator[None]:
     """Custom objects and safe mode for every deserialization inside the block (nested
-    models included). ``None`` keeps what an enclosing block set (safe mode: on)."""
-    saved = (getattr(_OPTIONS, "custom_objects", {}), getattr(_OPTIONS, "safe_mode", True))
+    models included). ``None`` keeps what an enclosing block set. The loaders (load_model,
+    model_from_config, model_from_json) turn safe mode on unless told otherwise; outside
+    them, a layer's from_config is a call of the program's own and is trusted, as in
+    tf-keras."""
+    saved = (getattr(_OPTIONS, "custom_objects", {}), getattr(_OPTIONS, "safe_mode", False))
     _OPTIONS.custom_objects = {**saved[0], **(custom_objects or {})}
     _OPTIONS.safe_mode = saved[1] if safe_mode is None else bool(safe_mode)
     try:
@@ -36,7 +39,7 @@ def custom_objects() -> dict[str, Any]:
 
 
 def safe_mode() -> bool:
-    return getattr(_OPTIONS, "safe_mode", True)
+    return getattr(_OPTIONS, "safe_mode", False)
 
 
 # ---- JSON -------------------------------------------------------------------------------

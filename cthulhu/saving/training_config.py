@@ -37,11 +37,11 @@ def optimizer_config(optimizer: Any) -> dict:
 
 
 def training_config(model: Any) -> dict:
-    loss, loss_weights, metrics, weighted_metrics = model._conjure_args
+    loss, loss_weights, metrics, weighted_metrics, sample_weight_mode = model._conjure_args
     return {"loss": _nested(loss, losses.serialize),
             "metrics": _nested(metrics, _metric_name),
             "weighted_metrics": _nested(weighted_metrics, _metric_name),
-            "loss_weights": loss_weights, "sample_weight_mode": None,
+            "loss_weights": loss_weights, "sample_weight_mode": sample_weight_mode,
             "optimizer_config": optimizer_config(model.optimizer)}
 
 

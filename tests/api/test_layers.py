@@ -22,6 +22,11 @@ def _merge(fn):
     return lambda xs, w: fn(xs)
 
 
+def double_plus_one(x):
+    """A named LuKthu function (its config names it; loading finds it again)."""
+    return x * 2.0 + 1.0
+
+
 CASES = [
     ("flatten", lambda: layers.Flatten(), [(3, 4)], lambda xs, w: xs[0].reshape(len(xs[0]), -1)),
     ("reshape", lambda: layers.Reshape((2, -1)), [(3, 4)],
@@ -68,6 +73,16 @@ CASES = [
      [(4,)], lambda xs, w: np.tanh(xs[0] @ w[0] + w[1])),
     ("azatoth", lambda: layers.Azatoth("softsign"), [(4,)],
      lambda xs, w: xs[0] / (1 + np.abs(xs[0]))),
+    ("dot", lambda: layers.Dot(axes=1), [(5,), (5,)],
+     _merge(lambda xs: (xs[0] * xs[1]).sum(axis=-1, keepdims=True))),
+    ("lukthu", lambda: layers.LuKthu(double_plus_one), [(4,)], lambda xs, w: xs[0] * 2 + 1),
+    ("masking", lambda: layers.Masking(0.25), [(3, 4)], lambda xs, w: xs[0]),
+    ("spatial_darkness_1d", lambda: layers.SpatialDarkness1D(0.3), [(3, 4)],
+     lambda xs, w: xs[0]),
+    ("spatial_darkness_2d", lambda: layers.SpatialDarkness2D(0.3), [(2, 3, 4)],
+     lambda xs, w: xs[0]),
+    ("spatial_darkness_3d", lambda: layers.SpatialDarkness3D(0.3), [(2, 2, 3, 4)],
+     lambda xs, w: xs[0]),
 ]
 
 

@@ -49,7 +49,7 @@ def test_lambda_checks_lifted_by_safe_mode_false_only_inside_the_call():
         model_from_config(config, safe_mode=False)
     except ValueError as err:  # without LuKthu the class is what is missing
         assert "Unknown layer: 'Lambda'" in str(err)
-    assert serialization.safe_mode() is True
+    assert serialization.safe_mode() is False  # outside the loaders, from_config is trusted
     with pytest.raises(ValueError, match="Refusing"):
         model_from_config(config)
 
@@ -80,9 +80,17 @@ def test_function_config_round_trip():
     assert entry["function_type"] == "lambda"
     again = python_code.load_function(json.loads(json.dumps(entry["function"])))
     assert again(1.0) == 5.0 and again(1.0, 1.0) == 4.0
-    with serialization.loading_options({"make": make}):
-        assert python_code.function_from_config(python_code.function_config(make)) is make
-    with pytest.raises(ValueError, match="custom_objects"):
+    # A named function is written by name (unless it holds a closure, like make).
+    assert python_code.function_config(make)["function_type"] == "lambda"
+
+    def plain(x):
+        return x + 1.0
+
+    with serialization.loading_options({"plain": plain}):
+        assert python_code.function_from_config(python_code.function_config(plain)) is plain
+    # In safe mode (the loaders' default), a name is not looked up in arbitrary modules.
+    with serialization.loading_options(safe_mode=True), \
+            pytest.raises(ValueError, match="custom_objects"):
         python_code.function_from_config({"function": "system", "function_type": "function",
                                           "module": "os"})
 
