@@ -81,6 +81,7 @@ from cthulhu.backend._math import (
     zeros,
     zeros_like,
 )
+from cthulhu.backend._pool import pool, pool1d, pool2d, pool3d
 from cthulhu.backend._random import (
     dropout,
     normal_like,

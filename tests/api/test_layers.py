@@ -10,6 +10,7 @@ from cthulhu import layers
 from cthulhu.layers import Daoloth
 
 from .layer_harness import layer_test
+from .pooling_cases import pooling_cases
 
 
 def away_from_kinks(rng, shape):
@@ -84,6 +85,8 @@ CASES = [
     ("spatial_darkness_3d", lambda: layers.SpatialDarkness3D(0.3), [(2, 2, 3, 4)],
      lambda xs, w: xs[0]),
 ]
+
+CASES += pooling_cases()
 
 
 @pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])

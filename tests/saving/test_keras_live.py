@@ -23,6 +23,10 @@ from .test_roundtrip import ALL_CASES
 
 # A LuKthu's function is Python code written against cthulhu's backend: not for tf-keras.
 LIVE_CASES = [c for c in ALL_CASES if "lukthu" not in c[0].lower() and "lambda" not in c[0]]
+# TensorFlow's CPU pooling kernels only take channels-last inputs: tf-keras cannot run a
+# channels_first (Average/Max)Pooling layer on this machine.
+LIVE_CASES = [c for c in LIVE_CASES
+              if not (c[0].startswith(("mlandoth", "aiuebgnshal")) and c[0].endswith("_cf"))]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERAS_PYTHON = os.environ.get("CTHULHU_KERAS_PYTHON", "/work/venv-keras/bin/python")
