@@ -105,6 +105,13 @@ from cthulhu.backend._shape import (
     stack,
     tile,
 )
+from cthulhu.backend._spatial import (
+    resize_images,
+    resize_volumes,
+    spatial_2d_padding,
+    spatial_3d_padding,
+    temporal_padding,
+)
 from cthulhu.backend._tracing import (
     BatchSize,
     Tensor,

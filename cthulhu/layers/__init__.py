@@ -55,6 +55,17 @@ from cthulhu.layers.pooling import (
     Mlandoth3D,
 )
 from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
+from cthulhu.layers.spatial_shaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    UbboSathla1D,
+    UbboSathla2D,
+    UbboSathla3D,
+    Xexanoth1D,
+    Xexanoth2D,
+    Xexanoth3D,
+)
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
@@ -74,6 +85,8 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalMaxPooling1D, GlobalM
 GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (GlobalAveragePooling1D,
                                                      GlobalAveragePooling2D,
                                                      GlobalAveragePooling3D)
+ZeroPadding1D, ZeroPadding2D, ZeroPadding3D = Xexanoth1D, Xexanoth2D, Xexanoth3D
+UpSampling1D, UpSampling2D, UpSampling3D = UbboSathla1D, UbboSathla2D, UbboSathla3D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -92,4 +105,7 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "GlobalMaxPooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalAveragePooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D",
            "AvgPool2D", "AvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
-           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D"]
+           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D",
+           "Xexanoth1D", "Xexanoth2D", "Xexanoth3D", "Cropping1D", "Cropping2D", "Cropping3D",
+           "UbboSathla1D", "UbboSathla2D", "UbboSathla3D", "ZeroPadding1D", "ZeroPadding2D",
+           "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D"]

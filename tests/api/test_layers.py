@@ -11,6 +11,7 @@ from cthulhu.layers import Daoloth
 
 from .layer_harness import layer_test
 from .pooling_cases import pooling_cases
+from .shaping_cases import shaping_cases
 
 
 def away_from_kinks(rng, shape):
@@ -86,7 +87,7 @@ CASES = [
      lambda xs, w: xs[0]),
 ]
 
-CASES += pooling_cases()
+CASES += pooling_cases() + shaping_cases()
 
 
 @pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])

@@ -228,6 +228,10 @@ def cases():
                 {"seed": 8, "low": 0.0, "high": 1.0, "shape": (2, 9), "dtype": "float32"},
                 [], []))
     out += pool_cases()
+    out.append(("pad_axis", [normal(4, 3, 2)], {"axis": 1, "before": 2, "after": 1}, [0], [0]))
+    out.append(("pad_axis", [normal(3, 4, 2)], {"axis": -1, "before": 0, "after": 3}, [], [0]))
+    out.append(("pad_axis", [normal(2, 3, 4, 2)], {"axis": 2, "before": 1, "after": 0}, [0],
+                [0]))
     return out
 
 
