@@ -177,11 +177,12 @@ cdef void _avg_bwd_slice(const PoolGeom* g, Py_ssize_t o, const floating* dy,
                          floating* dx) noexcept nogil:
     cdef Py_ssize_t C = g.c, H = g.ind[1], W = g.ind[2]
     cdef Py_ssize_t n_in = g.ind[0] * H * W
-    cdef Py_ssize_t od, oh, ow, d0, d1, h0, h1, w0, w1, d, h, w, c
+    cdef Py_ssize_t od, oh, ow, d0, d1, h0, h1, w0, w1, d, h, w, c, c0, nc
     cdef floating* dxo = dx + o * n_in * C
     cdef const floating* gp = dy + o * g.outd[0] * g.outd[1] * g.outd[2] * C
     cdef floating* xp
     cdef floating scale
+    cdef floating share[CHANNEL_BLOCK]  # dy / count of one window, a channel block
     memset(dxo, 0, n_in * C * sizeof(floating))
     for od in range(g.outd[0]):
         d0 = _lo(g, 0, od)
@@ -193,12 +194,18 @@ cdef void _avg_bwd_slice(const PoolGeom* g, Py_ssize_t o, const floating* dy,
                 w0 = _lo(g, 2, ow)
                 w1 = _hi(g, 2, ow)
                 scale = <floating>1.0 / <floating>((d1 - d0) * (h1 - h0) * (w1 - w0))
-                for d in range(d0, d1):
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            xp = dxo + ((d * H + h) * W + w) * C
-                            for c in range(C):
-                                xp[c] += gp[c] * scale
+                c0 = 0
+                while c0 < C:
+                    nc = C - c0 if C - c0 < CHANNEL_BLOCK else CHANNEL_BLOCK
+                    for c in range(nc):
+                        share[c] = gp[c0 + c] * scale
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                xp = dxo + ((d * H + h) * W + w) * C + c0
+                                for c in range(nc):
+                                    xp[c] += share[c]
+                    c0 += nc
                 gp += C
 
 
