@@ -8,6 +8,8 @@ from compiler.ops import (  # noqa: F401  (imported for their registrations)
     linalg,
     losses,
     optim,
+    pad,
+    pool,
     random,
     reduce,
 )

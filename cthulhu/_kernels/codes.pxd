@@ -85,6 +85,12 @@ cdef enum ExecOp:
     OP_NORMAL = 22
     OP_UNIFORM = 23
     OP_BATCH_GEMM = 24
+    # Pooling (40-49): fields in executor.pyx exec_pool.
+    OP_MAX_POOL = 40
+    OP_MAX_POOL_BWD = 41
+    OP_MAX_POOL_GATHER = 42
+    OP_AVG_POOL = 43
+    OP_AVG_POOL_BWD = 44
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

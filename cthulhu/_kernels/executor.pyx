@@ -20,6 +20,8 @@ from cthulhu._kernels.blas cimport gemm_batched, gemm_threaded
 from cthulhu._kernels.codes cimport *
 from cthulhu._kernels.elementwise cimport ew_chain
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
+from cthulhu._kernels.pooling cimport (PoolGeom, avg_pool_bwd, avg_pool_fwd, max_pool_bwd,
+                                       max_pool_fwd, max_pool_gather)
 from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_update,
                                      adamax_update, nadam_schedule, nadam_update,
                                      rmsprop_update, sgd_update)
@@ -40,6 +42,9 @@ OPCODES = {
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
     "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D, "transpose": OP_TRANSPOSE,
     "normal": OP_NORMAL, "uniform": OP_UNIFORM, "batch_gemm": OP_BATCH_GEMM,
+    "max_pool": OP_MAX_POOL, "max_pool_bwd": OP_MAX_POOL_BWD,
+    "max_pool_gather": OP_MAX_POOL_GATHER, "avg_pool": OP_AVG_POOL,
+    "avg_pool_bwd": OP_AVG_POOL_BWD,
 }
 
 
@@ -146,6 +151,38 @@ cdef void exec_transpose(floating* tag, const int64_t* f, Py_ssize_t n) noexcept
             offset -= stride_in_out[k] * out_shape[k]
             index[k] = 0
             k -= 1
+
+
+cdef void exec_pool(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: outer (dim), C, then input, output, window, strides and leading padding sizes, each
+    # three 21-bit fields packed as d | h << 21 | w << 42; then three buffers:
+    # max_pool x, y, idx; max_pool_bwd dy, idx, dx; max_pool_gather x, idx, y;
+    # avg_pool x, y; avg_pool_bwd dy, dx.
+    cdef PoolGeom g
+    cdef int a
+    cdef Py_ssize_t work
+    g.outer = dim(f[0], n)
+    g.c = f[1]
+    for a in range(3):
+        g.ind[a] = (f[2] >> (21 * a)) & 0x1FFFFF
+        g.outd[a] = (f[3] >> (21 * a)) & 0x1FFFFF
+        g.k[a] = (f[4] >> (21 * a)) & 0x1FFFFF
+        g.s[a] = (f[5] >> (21 * a)) & 0x1FFFFF
+        g.pad[a] = (f[6] >> (21 * a)) & 0x1FFFFF
+    work = g.outer * g.c * g.outd[0] * g.outd[1] * g.outd[2] * g.k[0] * g.k[1] * g.k[2]
+    if op == OP_MAX_POOL:
+        max_pool_fwd(&g, <const floating*>addr(f[7]), <floating*>addr(f[8]),
+                     <int64_t*>addr(f[9]), threads_for(work))
+    elif op == OP_MAX_POOL_BWD:
+        max_pool_bwd(&g, <const floating*>addr(f[7]), <const int64_t*>addr(f[8]),
+                     <floating*>addr(f[9]), threads_for(work))
+    elif op == OP_MAX_POOL_GATHER:
+        max_pool_gather(&g, <const floating*>addr(f[7]), <const int64_t*>addr(f[8]),
+                        <floating*>addr(f[9]), threads_for(work))
+    elif op == OP_AVG_POOL:
+        avg_pool_fwd(&g, <const floating*>addr(f[7]), <floating*>addr(f[8]), threads_for(work))
+    elif op == OP_AVG_POOL_BWD:
+        avg_pool_bwd(&g, <const floating*>addr(f[7]), <floating*>addr(f[8]), threads_for(work))
 
 
 cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
@@ -271,6 +308,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_transpose(tag, f, n)
     elif op == OP_BATCH_GEMM:
         exec_batch_gemm(tag, f, n)
+    elif OP_MAX_POOL <= op <= OP_AVG_POOL_BWD:
+        exec_pool(tag, op, f, n)
     elif op == OP_UNIFORM:
         # size, Y, step address, seed, low, high (const indices)
         size = dim(f[0], n)

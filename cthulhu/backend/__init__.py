@@ -81,6 +81,7 @@ from cthulhu.backend._math import (
     zeros,
     zeros_like,
 )
+from cthulhu.backend._pool import pool, pool1d, pool2d, pool3d
 from cthulhu.backend._random import (
     dropout,
     normal_like,
@@ -103,6 +104,13 @@ from cthulhu.backend._shape import (
     squeeze,
     stack,
     tile,
+)
+from cthulhu.backend._spatial import (
+    resize_images,
+    resize_volumes,
+    spatial_2d_padding,
+    spatial_3d_padding,
+    temporal_padding,
 )
 from cthulhu.backend._tracing import (
     BatchSize,

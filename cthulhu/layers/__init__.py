@@ -40,13 +40,53 @@ from cthulhu.layers.merge import (
     subtract,
 )
 from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from cthulhu.layers.pooling import (
+    AiuebGnshal1D,
+    AiuebGnshal2D,
+    AiuebGnshal3D,
+    GhrothMlandoth1D,
+    GhrothMlandoth2D,
+    GhrothMlandoth3D,
+    GrothAiuebGnshal1D,
+    GrothAiuebGnshal2D,
+    GrothAiuebGnshal3D,
+    Mlandoth1D,
+    Mlandoth2D,
+    Mlandoth3D,
+)
 from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
+from cthulhu.layers.spatial_shaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    UbboSathla1D,
+    UbboSathla2D,
+    UbboSathla3D,
+    Xexanoth1D,
+    Xexanoth2D,
+    Xexanoth3D,
+)
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 Lambda = LuKthu
 SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
                                                         SpatialDarkness3D)
+MaxPooling1D, MaxPooling2D, MaxPooling3D = Mlandoth1D, Mlandoth2D, Mlandoth3D
+AveragePooling1D, AveragePooling2D, AveragePooling3D = AiuebGnshal1D, AiuebGnshal2D, AiuebGnshal3D
+GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D = (GhrothMlandoth1D, GhrothMlandoth2D,
+                                                              GhrothMlandoth3D)
+GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D = (
+    GrothAiuebGnshal1D, GrothAiuebGnshal2D, GrothAiuebGnshal3D)
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                                     GlobalMaxPooling3D)
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (GlobalAveragePooling1D,
+                                                     GlobalAveragePooling2D,
+                                                     GlobalAveragePooling3D)
+ZeroPadding1D, ZeroPadding2D, ZeroPadding3D = Xexanoth1D, Xexanoth2D, Xexanoth3D
+UpSampling1D, UpSampling2D, UpSampling3D = UbboSathla1D, UbboSathla2D, UbboSathla3D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -56,4 +96,16 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
            "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking",
            "SpatialDarkness1D", "SpatialDarkness2D", "SpatialDarkness3D", "SpatialDropout1D",
-           "SpatialDropout2D", "SpatialDropout3D"]
+           "SpatialDropout2D", "SpatialDropout3D",
+           "Mlandoth1D", "Mlandoth2D", "Mlandoth3D", "AiuebGnshal1D", "AiuebGnshal2D",
+           "AiuebGnshal3D", "GhrothMlandoth1D", "GhrothMlandoth2D", "GhrothMlandoth3D",
+           "GrothAiuebGnshal1D", "GrothAiuebGnshal2D", "GrothAiuebGnshal3D",
+           "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+           "AveragePooling2D", "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+           "GlobalMaxPooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalAveragePooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D",
+           "AvgPool2D", "AvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D",
+           "Xexanoth1D", "Xexanoth2D", "Xexanoth3D", "Cropping1D", "Cropping2D", "Cropping3D",
+           "UbboSathla1D", "UbboSathla2D", "UbboSathla3D", "ZeroPadding1D", "ZeroPadding2D",
+           "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D"]

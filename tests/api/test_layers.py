@@ -10,6 +10,8 @@ from cthulhu import layers
 from cthulhu.layers import Daoloth
 
 from .layer_harness import layer_test
+from .pooling_cases import pooling_cases
+from .shaping_cases import shaping_cases
 
 
 def away_from_kinks(rng, shape):
@@ -87,6 +89,8 @@ CASES = [
     ("spatial_darkness_3d", lambda: layers.SpatialDarkness3D(0.3), [(2, 2, 3, 4)],
      lambda xs, w: xs[0]),
 ]
+
+CASES += pooling_cases() + shaping_cases()
 
 
 @pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])

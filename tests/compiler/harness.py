@@ -54,7 +54,8 @@ def grad_graph(op: str, arrays: list[np.ndarray], attrs: dict, batched: list[int
     """loss = sum_i sum(out_i * c_i); outputs: the loss and d loss / d inputs[diff]."""
     graph, b, inputs = op_graph(op, arrays, attrs, batched, "float64")
     loss = None
-    for value, c in zip(graph.outputs.values(), cotangents):
+    floats = [v for v in graph.outputs.values() if v.dtype != "int64"]
+    for value, c in zip(floats, cotangents):
         shape = ((None,) + c.shape[1:]) if value.batched else c.shape
         term = b.emit("reduce_sum", b.mul(value, b.input(shape, "float64")),
                       axes=tuple(range(value.rank)), keepdims=False)

@@ -227,6 +227,50 @@ def cases():
     out.append(("random_uniform", [step],
                 {"seed": 8, "low": 0.0, "high": 1.0, "shape": (2, 9), "dtype": "float32"},
                 [], []))
+    out += pool_cases()
+    out.append(("pad_axis", [normal(4, 3, 2)], {"axis": 1, "before": 2, "after": 1}, [0], [0]))
+    out.append(("pad_axis", [normal(3, 4, 2)], {"axis": -1, "before": 0, "after": 3}, [], [0]))
+    out.append(("pad_axis", [normal(2, 3, 4, 2)], {"axis": 2, "before": 1, "after": 0}, [0],
+                [0]))
+    return out
+
+
+def pool_cases():
+    """Pooling: every padding, overlapping and gapped windows, 1-D to 3-D, both layouts."""
+    out = []
+    geoms = [((2,), (2,), "valid", (6, 7, 3)), ((3,), (2,), "same", (6, 7, 3)),
+             ((2, 2), (2, 2), "valid", (3, 5, 4, 2)), ((3, 2), (1, 2), "same", (3, 5, 4, 2)),
+             ((2, 3), (3, 1), "valid", (3, 5, 6, 4)), ((2, 2), (2, 2), "same", (2, 5, 5, 3)),
+             ((2, 2, 2), (1, 2, 1), "same", (2, 3, 4, 3, 2)),
+             ((2, 1, 2), (2, 1, 2), "valid", (2, 4, 3, 4, 2))]
+    for pool, strides, padding, shape in geoms:
+        for channels_first in (False, True):
+            attrs = {"pool_size": pool, "strides": strides, "padding": padding,
+                     "channels_first": channels_first}
+            out.append(("max_pool", [distinct(*shape)], attrs, [0], [0]))
+            out.append(("avg_pool", [normal(*shape)], attrs, [0], [0]))
+    # The gradient ops on their own (their gradients are the forward ops).
+    attrs = {"pool_size": (3, 2), "strides": (1, 2), "padding": "same",
+             "channels_first": False, "in_shape": (5, 4, 2)}
+    pooled = (3, 5, 2, 2)
+
+    def argmaxes(rng, dtype):
+        return rng.integers(0, 20, size=pooled).astype(np.int64)
+    out.append(("avg_pool_grad", [normal(*pooled)], attrs, [0], [0]))
+    out.append(("max_pool_grad", [normal(*pooled), argmaxes], attrs, [0, 1], [0]))
+    gather = {k: v for k, v in attrs.items() if k != "in_shape"}
+    out.append(("max_pool_gather", [normal(3, 5, 4, 2), argmaxes], gather, [0, 1], [0]))
+    # Ties: the first maximum in row-major window order wins, as in TensorFlow.
+    out.append(("max_pool", [small_integers(4, 6, 6, 3)],
+                {"pool_size": (3, 3), "strides": (1, 1), "padding": "same",
+                 "channels_first": False}, [0], []))
+    # Large enough for the threaded path.
+    out.append(("max_pool", [distinct(16, 24, 24, 16)],
+                {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid",
+                 "channels_first": False}, [0], []))
+    out.append(("avg_pool", [normal(16, 8, 24, 24)],
+                {"pool_size": (3, 3), "strides": (2, 2), "padding": "same",
+                 "channels_first": True}, [0], []))
     return out
 
 

@@ -48,7 +48,8 @@ def test_gradient_matches_finite_differences(case):
     rng = np.random.default_rng(2)
     cotangents = []
     for out in run_reference(forward, arrays).values():
-        cotangents.append(rng.normal(size=out.shape))
+        if out.dtype.kind == "f":  # integer outputs (max_pool's argmax) have no cotangent
+            cotangents.append(rng.normal(size=out.shape))
     graph = grad_graph(op, arrays, attrs, batched, diff, cotangents)
     feed = arrays + cotangents
     reference = run_reference(graph, feed)

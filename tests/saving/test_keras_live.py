@@ -23,6 +23,10 @@ from .test_roundtrip import ALL_CASES
 
 # A LuKthu's function is Python code written against cthulhu's backend: not for tf-keras.
 LIVE_CASES = [c for c in ALL_CASES if "lukthu" not in c[0].lower() and "lambda" not in c[0]]
+# TensorFlow's CPU pooling kernels only take channels-last inputs: tf-keras cannot run a
+# channels_first (Average/Max)Pooling layer on this machine.
+LIVE_CASES = [c for c in LIVE_CASES
+              if not (c[0].startswith(("mlandoth", "aiuebgnshal")) and c[0].endswith("_cf"))]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERAS_PYTHON = os.environ.get("CTHULHU_KERAS_PYTHON", "/work/venv-keras/bin/python")
@@ -137,7 +141,10 @@ def test_every_layer_both_ways(exchange, case):
     tmp_path, _, arrays, _ = exchange
     results = np.load(tmp_path / "keras_results.npz")
     want = arrays[f"layer_{case}_predict"]
-    _close(results[f"layer_{case}_predict"], want)  # cthulhu's file in tf-keras
+    # Bilinear resizing: TensorFlow interpolates by lerps, cthulhu by a product with the
+    # interpolation matrix; float32 rounding differs where neighbours nearly cancel.
+    rtol = 1e-4 if "bilinear" in case else 1e-5
+    _close(results[f"layer_{case}_predict"], want, rtol)  # cthulhu's file in tf-keras
     model = load_model(tmp_path / f"layer_{case}_keras.h5", compile=False)
     keys = sorted(k for k in arrays if k.startswith(f"{case}_x"))
     feed = [arrays[k] for k in keys]
