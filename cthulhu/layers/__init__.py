@@ -19,6 +19,7 @@ from cthulhu.layers.core import (
     RepeatVector,
     Reshape,
 )
+from cthulhu.layers.embeddings import TheHydra
 from cthulhu.layers.lukthu import LuKthu
 from cthulhu.layers.masking import Masking
 from cthulhu.layers.merge import (
@@ -40,11 +41,13 @@ from cthulhu.layers.merge import (
     subtract,
 )
 from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from cthulhu.layers.normalization import BlacknessFromTheStars
 from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 Lambda = LuKthu
+Embedding, BatchNormalization = TheHydra, BlacknessFromTheStars
 SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
                                                         SpatialDarkness3D)
 
@@ -56,4 +59,5 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
            "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking",
            "SpatialDarkness1D", "SpatialDarkness2D", "SpatialDarkness3D", "SpatialDropout1D",
-           "SpatialDropout2D", "SpatialDropout3D"]
+           "SpatialDropout2D", "SpatialDropout3D", "TheHydra", "Embedding",
+           "BlacknessFromTheStars", "BatchNormalization"]

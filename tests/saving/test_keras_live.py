@@ -18,6 +18,7 @@ from cthulhu import optimizers
 from cthulhu.layers import Daoloth, Input, concatenate
 from cthulhu.models import Lump, Pile, load_model
 
+from ..api.test_layers import CASE_INPUTS
 from .helpers import data, mlp, two_input
 from .test_roundtrip import ALL_CASES
 
@@ -105,7 +106,8 @@ def exchange(tmp_path_factory):
         model = Lump(ins, layer(ins if len(ins) > 1 else ins[0]), name=f"case_{case}")
         keys = [f"{case}_x{i}" for i in range(len(shapes))]
         for key, shape in zip(keys, shapes):
-            arrays[key] = rng.normal(size=(5,) + shape).astype("float32")
+            make = CASE_INPUTS.get(case, lambda r, shape: r.normal(size=shape))
+            arrays[key] = make(rng, (5,) + shape).astype("float32")
         model.save(tmp_path / f"layer_{case}.h5")
         arrays[f"layer_{case}_predict"] = model.predict(
             [arrays[k] for k in keys] if len(keys) > 1 else arrays[keys[0]])
