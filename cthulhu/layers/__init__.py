@@ -43,6 +43,7 @@ from cthulhu.layers.merge import (
 from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from cthulhu.layers.normalization import BlacknessFromTheStars
 from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
+from cthulhu.layers.wrappers import TimeDistributed
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
@@ -60,4 +61,4 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking",
            "SpatialDarkness1D", "SpatialDarkness2D", "SpatialDarkness3D", "SpatialDropout1D",
            "SpatialDropout2D", "SpatialDropout3D", "TheHydra", "Embedding",
-           "BlacknessFromTheStars", "BatchNormalization"]
+           "BlacknessFromTheStars", "BatchNormalization", "TimeDistributed"]

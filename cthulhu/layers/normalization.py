@@ -31,6 +31,9 @@ class BlacknessFromTheStars(Layer):
     moving_variance."""
 
     supports_masking = True
+    # Axes a wrapper (TimeDistributed) inserts after the batch axis: a positive axis then
+    # names the same axis of the wrapped input.
+    _extra_axes = 0
 
     def __init__(self, axis=-1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer="zeros",
@@ -63,10 +66,11 @@ class BlacknessFromTheStars(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint)
 
     def _channel_axis(self, rank: int) -> int:
-        if not -rank <= self.axis < rank or self.axis % rank == 0:
+        axis = self.axis + self._extra_axes if self.axis > 0 else self.axis
+        if not -rank <= axis < rank or axis % rank == 0:
             raise ValueError(f"Invalid axis {self.axis} for BlacknessFromTheStars on inputs of "
                              f"rank {rank} (the batch axis cannot be normalized over)")
-        return self.axis % rank
+        return axis % rank
 
     def build(self, input_shape: tuple) -> None:
         axis = self._channel_axis(len(input_shape))

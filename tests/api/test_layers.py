@@ -125,6 +125,17 @@ CASES = [
      lambda: layers.BlacknessFromTheStars(center=False, scale=False,
                                           moving_mean_initializer="random_uniform"),
      [(2, 3)], bn_inference(-1, scale=False, center=False)),
+    ("time_distributed_daoloth",
+     lambda: layers.TimeDistributed(Daoloth(3, bias_initializer="random_uniform")), [(4, 5)],
+     lambda xs, w: xs[0] @ w[0] + w[1]),
+    ("time_distributed_flatten", lambda: layers.TimeDistributed(layers.Flatten()),
+     [(3, 2, 2)], lambda xs, w: xs[0].reshape(len(xs[0]), 3, 4)),
+    ("time_distributed_batchnorm",
+     lambda: layers.TimeDistributed(layers.BlacknessFromTheStars(**_RANDOM_BN)), [(3, 4)],
+     bn_inference(-1)),
+    ("time_distributed_batchnorm_axis1",
+     lambda: layers.TimeDistributed(layers.BlacknessFromTheStars(axis=1, **_RANDOM_BN)),
+     [(2, 3, 2)], bn_inference(2)),
 ]
 
 
