@@ -1,9 +1,160 @@
-"""Fused batch normalization: statistics, normalization, scale and shift in one pass per
-channel (training), the affine map of the moving statistics (inference), and the matching
-backward passes. Parallel over channels; allocation-free."""
+"""Fused batch normalization: statistics, normalization, scale and shift (training), the
+affine map of the moving statistics (inference), and the matching backward passes.
+
+Two walks of x viewed as (outer, channels, inner): per channel when inner is large (runs of
+inner contiguous values), and row-wise over blocks of channels when inner is small (the
+channels-last case, inner 1), where a per-channel walk would touch every cache line once per
+channel (measured 14x slower on (128*26*26, 32)). Threads split the channels in both; each
+channel is summed by one thread in a fixed order (double accumulators), so results do not
+depend on the thread count. Allocation-free (block accumulators live on the stack)."""
 
 from cython.parallel cimport prange
 from libc.math cimport sqrt
+
+
+cdef enum:
+    BLOCK_COLS = 256     # columns (channel * inner) handled together by the row-wise path
+    ROWWISE_INNER = 64   # below this inner size, the row-wise path reads memory in order
+
+
+cdef Py_ssize_t _block_channels(Py_ssize_t channels, Py_ssize_t inner,
+                                int n_threads) noexcept nogil:
+    """Channels per block of the row-wise path: enough blocks for the threads, whole cache
+    lines (16 floats) when possible, at most BLOCK_COLS columns."""
+    cdef Py_ssize_t per = (channels + n_threads - 1) // n_threads
+    cdef Py_ssize_t line = (16 + inner - 1) // inner
+    per = (per + line - 1) // line * line
+    if per * inner > BLOCK_COLS:
+        per = BLOCK_COLS // inner
+    return per if per >= 1 else 1
+
+
+cdef void _fwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c0,
+                     Py_ssize_t c1, const floating* x, const floating* gamma,
+                     const floating* beta, const floating* given_mean,
+                     const floating* given_var, double eps, floating* y, floating* mean,
+                     floating* var) noexcept nogil:
+    """Channels [c0, c1) walking the rows in memory order (for small inner sizes, where the
+    per-channel walk would stride across every cache line)."""
+    cdef double acc[BLOCK_COLS]
+    cdef double colmu[BLOCK_COLS]
+    cdef double colscale[BLOCK_COLS]
+    cdef double colshift[BLOCK_COLS]
+    cdef Py_ssize_t stride = channels * inner, start = c0 * inner, w = (c1 - c0) * inner
+    cdef Py_ssize_t r, k, c, i
+    cdef double m = <double>(outer * inner), s, d, mu, v, scale, shift
+    cdef const floating* row
+    cdef floating* out
+    if given_mean == NULL:
+        for k in range(w):
+            acc[k] = 0.0
+        for r in range(outer):
+            row = x + r * stride + start
+            for k in range(w):
+                acc[k] += row[k]
+        for c in range(c1 - c0):
+            s = 0.0
+            for i in range(inner):
+                s += acc[c * inner + i]
+            for i in range(inner):
+                colmu[c * inner + i] = s / m
+        for k in range(w):
+            acc[k] = 0.0
+        for r in range(outer):
+            row = x + r * stride + start
+            for k in range(w):
+                d = row[k] - colmu[k]
+                acc[k] += d * d
+    for c in range(c1 - c0):
+        if given_mean == NULL:
+            s = 0.0
+            for i in range(inner):
+                s += acc[c * inner + i]
+            mu, v = colmu[c * inner], s / m
+            mean[c0 + c] = <floating>mu
+            var[c0 + c] = <floating>v
+        else:
+            mu, v = given_mean[c0 + c], given_var[c0 + c]
+        scale = 1.0 / sqrt(v + eps)
+        if gamma != NULL:
+            scale = scale * gamma[c0 + c]
+        shift = -mu * scale
+        if beta != NULL:
+            shift = shift + beta[c0 + c]
+        for i in range(inner):
+            colscale[c * inner + i] = scale
+            colshift[c * inner + i] = shift
+    for r in range(outer):
+        row = x + r * stride + start
+        out = y + r * stride + start
+        for k in range(w):
+            out[k] = <floating>(row[k] * colscale[k] + colshift[k])
+
+
+cdef void _bwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c0,
+                     Py_ssize_t c1, bint batch_stats, const floating* x,
+                     const floating* gamma, const floating* mean, const floating* var,
+                     const floating* dy, const floating* dmean_in, const floating* dvar_in,
+                     double eps, floating* dx, floating* dgamma, floating* dbeta,
+                     floating* dmean, floating* dvar) noexcept nogil:
+    """The backward pass of channels [c0, c1) in row order: dx = P dy + Q + S (x - mean)."""
+    cdef double accb[BLOCK_COLS]
+    cdef double accg[BLOCK_COLS]
+    cdef double colmu[BLOCK_COLS]
+    cdef double colp[BLOCK_COLS]
+    cdef double colq[BLOCK_COLS]
+    cdef double cols[BLOCK_COLS]
+    cdef Py_ssize_t stride = channels * inner, start = c0 * inner, w = (c1 - c0) * inner
+    cdef Py_ssize_t r, k, c, i, at
+    cdef double m = <double>(outer * inner), sb, sg, g, rstd, kk, q, sl
+    cdef const floating* row
+    cdef const floating* drow
+    cdef floating* out
+    for c in range(c1 - c0):
+        for i in range(inner):
+            colmu[c * inner + i] = mean[c0 + c]
+    for k in range(w):
+        accb[k] = 0.0
+        accg[k] = 0.0
+    for r in range(outer):
+        row = x + r * stride + start
+        drow = dy + r * stride + start
+        for k in range(w):
+            accb[k] += drow[k]
+            accg[k] += drow[k] * (row[k] - colmu[k])
+    for c in range(c1 - c0):
+        at = c0 + c
+        sb, sg = 0.0, 0.0
+        for i in range(inner):
+            sb += accb[c * inner + i]
+            sg += accg[c * inner + i]
+        rstd = 1.0 / sqrt(<double>var[at] + eps)
+        sg *= rstd
+        dbeta[at] = <floating>sb
+        dgamma[at] = <floating>sg
+        g = gamma[at] if gamma != NULL else 1.0
+        kk = g * rstd
+        q, sl = 0.0, 0.0
+        if batch_stats:
+            q = -kk * sb / m
+            sl = -kk * sg * rstd / m
+            if dmean_in != NULL:
+                q += dmean_in[at] / m
+            if dvar_in != NULL:
+                sl += 2.0 * dvar_in[at] / m
+        else:
+            dmean[at] = <floating>(-kk * sb)
+            dvar[at] = <floating>(-0.5 * g * sg * rstd * rstd)
+        for i in range(inner):
+            colp[c * inner + i] = kk
+            colq[c * inner + i] = q
+            cols[c * inner + i] = sl
+    for r in range(outer):
+        row = x + r * stride + start
+        drow = dy + r * stride + start
+        out = dx + r * stride + start
+        for k in range(w):
+            out[k] = <floating>(colp[k] * drow[k] + colq[k] + cols[k] * (row[k] - colmu[k]))
 
 
 cdef void _fwd_channel(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c,
@@ -48,7 +199,19 @@ cdef void bn_train_fwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                        const floating* x, const floating* gamma, const floating* beta,
                        double eps, floating* y, floating* mean, floating* var,
                        int n_threads) noexcept nogil:
-    cdef Py_ssize_t c
+    cdef Py_ssize_t c, b, per, n_blocks
+    if inner < ROWWISE_INNER:
+        per = _block_channels(channels, inner, n_threads)
+        n_blocks = (channels + per - 1) // per
+        if n_threads > 1 and n_blocks > 1:
+            for b in prange(n_blocks, schedule='static', num_threads=n_threads):
+                _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
+                           gamma, beta, NULL, NULL, eps, y, mean, var)
+        else:
+            for b in range(n_blocks):
+                _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
+                           gamma, beta, NULL, NULL, eps, y, mean, var)
+        return
     if n_threads > 1 and channels > 1:
         for c in prange(channels, schedule='static', num_threads=n_threads):
             _fwd_channel(outer, channels, inner, c, x, gamma, beta, NULL, NULL, eps, y, mean,
@@ -63,7 +226,19 @@ cdef void bn_infer_fwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                        const floating* x, const floating* gamma, const floating* beta,
                        const floating* mean, const floating* var, double eps, floating* y,
                        int n_threads) noexcept nogil:
-    cdef Py_ssize_t c
+    cdef Py_ssize_t c, b, per, n_blocks
+    if inner < ROWWISE_INNER:
+        per = _block_channels(channels, inner, n_threads)
+        n_blocks = (channels + per - 1) // per
+        if n_threads > 1 and n_blocks > 1:
+            for b in prange(n_blocks, schedule='static', num_threads=n_threads):
+                _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
+                           gamma, beta, mean, var, eps, y, NULL, NULL)
+        else:
+            for b in range(n_blocks):
+                _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
+                           gamma, beta, mean, var, eps, y, NULL, NULL)
+        return
     if n_threads > 1 and channels > 1:
         for c in prange(channels, schedule='static', num_threads=n_threads):
             _fwd_channel(outer, channels, inner, c, x, gamma, beta, mean, var, eps, y, NULL,
@@ -120,7 +295,19 @@ cdef void bn_train_bwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                        const floating* var, const floating* dy, const floating* dmean,
                        const floating* dvar, double eps, floating* dx, floating* dgamma,
                        floating* dbeta, int n_threads) noexcept nogil:
-    cdef Py_ssize_t c
+    cdef Py_ssize_t c, b, per, n_blocks
+    if inner < ROWWISE_INNER:
+        per = _block_channels(channels, inner, n_threads)
+        n_blocks = (channels + per - 1) // per
+        if n_threads > 1 and n_blocks > 1:
+            for b in prange(n_blocks, schedule='static', num_threads=n_threads):
+                _bwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), True,
+                           x, gamma, mean, var, dy, dmean, dvar, eps, dx, dgamma, dbeta, NULL, NULL)
+        else:
+            for b in range(n_blocks):
+                _bwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), True,
+                           x, gamma, mean, var, dy, dmean, dvar, eps, dx, dgamma, dbeta, NULL, NULL)
+        return
     if n_threads > 1 and channels > 1:
         for c in prange(channels, schedule='static', num_threads=n_threads):
             _bwd_channel(outer, channels, inner, c, True, x, gamma, mean, var, dy, dmean, dvar,
@@ -136,7 +323,21 @@ cdef void bn_infer_bwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                        const floating* var, const floating* dy, double eps, floating* dx,
                        floating* dgamma, floating* dbeta, floating* dmean, floating* dvar,
                        int n_threads) noexcept nogil:
-    cdef Py_ssize_t c
+    cdef Py_ssize_t c, b, per, n_blocks
+    if inner < ROWWISE_INNER:
+        per = _block_channels(channels, inner, n_threads)
+        n_blocks = (channels + per - 1) // per
+        if n_threads > 1 and n_blocks > 1:
+            for b in prange(n_blocks, schedule='static', num_threads=n_threads):
+                _bwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), False,
+                           x, gamma, mean, var, dy, NULL, NULL, eps, dx, dgamma, dbeta, dmean,
+                           dvar)
+        else:
+            for b in range(n_blocks):
+                _bwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), False,
+                           x, gamma, mean, var, dy, NULL, NULL, eps, dx, dgamma, dbeta, dmean,
+                           dvar)
+        return
     if n_threads > 1 and channels > 1:
         for c in prange(channels, schedule='static', num_threads=n_threads):
             _bwd_channel(outer, channels, inner, c, False, x, gamma, mean, var, dy, NULL, NULL,
