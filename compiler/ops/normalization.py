@@ -8,7 +8,8 @@
 The channel axis ``axis`` is a non-batch axis; the tensor is viewed as (outer, channels,
 inner) and statistics are taken over outer and inner (the element-wise kernel cannot
 broadcast a channel vector across both, hence ops of their own). Optional inputs: gamma when
-``scale``, beta when ``center``.
+``scale``, beta when ``center``. The forward ops take ``activation`` ("linear" or "relu",
+set by the fuse_batchnorm_relu pass): y is then relu of the normalized value.
 """
 
 from __future__ import annotations
@@ -89,6 +90,28 @@ def _np_affine(x, gamma, beta, mean, var, eps, axis):
     return x * scale.reshape(shape) + shift.reshape(shape)
 
 
+def _relu(attrs: dict) -> bool:
+    fn = attrs.get("activation", "linear")
+    if fn not in ("linear", "relu"):
+        raise ValueError(f"batch normalization fuses only a relu activation, not {fn!r}")
+    return fn == "relu"
+
+
+def _act(attrs: dict, y: np.ndarray) -> np.ndarray:
+    return np.maximum(y, 0.0) if _relu(attrs) else y
+
+
+def _pre_activation_ct(b: Builder, node: Node, ct: Value) -> Value:
+    """The cotangent of the normalized value, from that of the (relu) output."""
+    if not _relu(node.attrs):
+        return ct
+    return b.emit("activation_grad", node.outputs[0], ct, fn="relu")
+
+
+def _grad_attrs(attrs: dict) -> dict:
+    return {k: v for k, v in attrs.items() if k != "activation"}
+
+
 # ---- training mode ----------------------------------------------------------------------
 batch_norm_train = define_op("batch_norm_train", "fused")
 _TRAIN = ("x", "gamma", "beta")
@@ -110,7 +133,7 @@ def _train_reference(attrs: dict, *arrays: np.ndarray) -> tuple:
     axes = tuple(a for a in range(x.ndim) if a != axis)
     mean = x.mean(axis=axes, dtype=np.float64)
     var = ((x - mean.reshape(_np_shape(x, axis))) ** 2).mean(axis=axes, dtype=np.float64)
-    y = _np_affine(x, n["gamma"], n["beta"], mean, var, attrs["epsilon"], axis)
+    y = _act(attrs, _np_affine(x, n["gamma"], n["beta"], mean, var, attrs["epsilon"], axis))
     return y.astype(x.dtype), mean.astype(x.dtype), var.astype(x.dtype)
 
 
@@ -122,13 +145,14 @@ def _train_vjp(b: Builder, node: Node, cts: list) -> list:
     if all(ct is None for ct in cts):
         return [None] * len(node.inputs)
     zeros = lambda like: b.emit("broadcast_like", b.const(0.0, x.dtype), like)  # noqa: E731
-    dy = cts[0] if cts[0] is not None else zeros(x)
+    dy = _pre_activation_ct(b, node, cts[0]) if cts[0] is not None else zeros(x)
     stats = cts[1] is not None or cts[2] is not None
     ins = [v for v in (x, n["gamma"], mean, var, dy) if v is not None]
     if stats:
         ins += [cts[1] if cts[1] is not None else zeros(mean),
                 cts[2] if cts[2] is not None else zeros(var)]
-    dx, dgamma, dbeta = b.emit("batch_norm_train_grad", *ins, **node.attrs, stats_grad=stats)
+    dx, dgamma, dbeta = b.emit("batch_norm_train_grad", *ins, **_grad_attrs(node.attrs),
+                               stats_grad=stats)
     return [dx] + ([dgamma] if node.attrs["scale"] else []) + (
         [dbeta] if node.attrs["center"] else [])
 
@@ -140,7 +164,8 @@ def _train_lower(lowerer, node: Node) -> None:
     y, mean, var = node.outputs
     outer, channels, inner = _view(x.shape, _axis(node.attrs, x.rank))
     fields: list[Field] = [outer, channels, inner, Buf(x), _ptr(n["gamma"]), _ptr(n["beta"]),
-                           Buf(y), Buf(mean), Buf(var), Const(node.attrs["epsilon"])]
+                           Buf(y), Buf(mean), Buf(var), Const(node.attrs["epsilon"]),
+                           int(_relu(node.attrs))]
     lowerer.calls.append(Call("bn_train", y.dtype, fields, list(node.inputs), [y, mean, var]))
 
 
@@ -219,7 +244,7 @@ def _infer_reference(attrs: dict, *arrays: np.ndarray) -> tuple:
     x = n["x"]
     y = _np_affine(x, n["gamma"], n["beta"], n["mean"], n["var"], attrs["epsilon"],
                    _axis(attrs, x.ndim))
-    return (y.astype(x.dtype),)
+    return (_act(attrs, y).astype(x.dtype),)
 
 
 @batch_norm_infer.vjp
@@ -227,8 +252,10 @@ def _infer_vjp(b: Builder, node: Node, cts: list) -> list:
     if cts[0] is None:
         return [None] * len(node.inputs)
     n = _unpack(node.attrs, node.inputs, _INFER)
-    ins = [v for v in (n["x"], n["gamma"], n["mean"], n["var"], cts[0]) if v is not None]
-    dx, dgamma, dbeta, dmean, dvar = b.emit("batch_norm_infer_grad", *ins, **node.attrs)
+    dy = _pre_activation_ct(b, node, cts[0])
+    ins = [v for v in (n["x"], n["gamma"], n["mean"], n["var"], dy) if v is not None]
+    dx, dgamma, dbeta, dmean, dvar = b.emit("batch_norm_infer_grad", *ins,
+                                            **_grad_attrs(node.attrs))
     return [dx] + ([dgamma] if node.attrs["scale"] else []) + (
         [dbeta] if node.attrs["center"] else []) + [dmean, dvar]
 
@@ -239,7 +266,8 @@ def _infer_lower(lowerer, node: Node) -> None:
     x, (y,) = n["x"], node.outputs
     outer, channels, inner = _view(x.shape, _axis(node.attrs, x.rank))
     fields: list[Field] = [outer, channels, inner, Buf(x), _ptr(n["gamma"]), _ptr(n["beta"]),
-                           Buf(n["mean"]), Buf(n["var"]), Buf(y), Const(node.attrs["epsilon"])]
+                           Buf(n["mean"]), Buf(n["var"]), Buf(y), Const(node.attrs["epsilon"]),
+                           int(_relu(node.attrs))]
     lowerer.calls.append(Call("bn_infer", y.dtype, fields, list(node.inputs), [y]))
 
 

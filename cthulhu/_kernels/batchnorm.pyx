@@ -32,8 +32,8 @@ cdef Py_ssize_t _block_channels(Py_ssize_t channels, Py_ssize_t inner,
 cdef void _fwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c0,
                      Py_ssize_t c1, const floating* x, const floating* gamma,
                      const floating* beta, const floating* given_mean,
-                     const floating* given_var, double eps, floating* y, floating* mean,
-                     floating* var) noexcept nogil:
+                     const floating* given_var, double eps, bint relu, floating* y,
+                     floating* mean, floating* var) noexcept nogil:
     """Channels [c0, c1) walking the rows in memory order (for small inner sizes, where the
     per-channel walk would stride across every cache line)."""
     cdef double acc[BLOCK_COLS]
@@ -42,7 +42,7 @@ cdef void _fwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py
     cdef double colshift[BLOCK_COLS]
     cdef Py_ssize_t stride = channels * inner, start = c0 * inner, w = (c1 - c0) * inner
     cdef Py_ssize_t r, k, c, i
-    cdef double m = <double>(outer * inner), s, d, mu, v, scale, shift
+    cdef double m = <double>(outer * inner), s, d, mu, v, scale, shift, z
     cdef const floating* row
     cdef floating* out
     if given_mean == NULL:
@@ -87,8 +87,13 @@ cdef void _fwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py
     for r in range(outer):
         row = x + r * stride + start
         out = y + r * stride + start
-        for k in range(w):
-            out[k] = <floating>(row[k] * colscale[k] + colshift[k])
+        if relu:
+            for k in range(w):
+                z = row[k] * colscale[k] + colshift[k]
+                out[k] = <floating>(0.0 if z < 0.0 else z)
+        else:
+            for k in range(w):
+                out[k] = <floating>(row[k] * colscale[k] + colshift[k])
 
 
 cdef void _bwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c0,
@@ -160,11 +165,11 @@ cdef void _bwd_block(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py
 cdef void _fwd_channel(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c,
                        const floating* x, const floating* gamma, const floating* beta,
                        const floating* given_mean, const floating* given_var, double eps,
-                       floating* y, floating* mean, floating* var) noexcept nogil:
+                       bint relu, floating* y, floating* mean, floating* var) noexcept nogil:
     """Batch statistics when given_mean is NULL (written to mean, var), else the given."""
     cdef Py_ssize_t o, i, base
     cdef Py_ssize_t stride = channels * inner
-    cdef double m = <double>(outer * inner), s = 0.0, d, mu, v, scale, shift
+    cdef double m = <double>(outer * inner), s = 0.0, d, mu, v, scale, shift, z
     if given_mean == NULL:
         for o in range(outer):
             base = o * stride + c * inner
@@ -192,12 +197,13 @@ cdef void _fwd_channel(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, 
     for o in range(outer):
         base = o * stride + c * inner
         for i in range(inner):
-            y[base + i] = <floating>(x[base + i] * scale + shift)
+            z = x[base + i] * scale + shift
+            y[base + i] = <floating>(0.0 if relu and z < 0.0 else z)
 
 
 cdef void bn_train_fwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                        const floating* x, const floating* gamma, const floating* beta,
-                       double eps, floating* y, floating* mean, floating* var,
+                       double eps, bint relu, floating* y, floating* mean, floating* var,
                        int n_threads) noexcept nogil:
     cdef Py_ssize_t c, b, per, n_blocks
     if inner < ROWWISE_INNER:
@@ -206,26 +212,26 @@ cdef void bn_train_fwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
         if n_threads > 1 and n_blocks > 1:
             for b in prange(n_blocks, schedule='static', num_threads=n_threads):
                 _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
-                           gamma, beta, NULL, NULL, eps, y, mean, var)
+                           gamma, beta, NULL, NULL, eps, relu, y, mean, var)
         else:
             for b in range(n_blocks):
                 _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
-                           gamma, beta, NULL, NULL, eps, y, mean, var)
+                           gamma, beta, NULL, NULL, eps, relu, y, mean, var)
         return
     if n_threads > 1 and channels > 1:
         for c in prange(channels, schedule='static', num_threads=n_threads):
-            _fwd_channel(outer, channels, inner, c, x, gamma, beta, NULL, NULL, eps, y, mean,
-                         var)
+            _fwd_channel(outer, channels, inner, c, x, gamma, beta, NULL, NULL, eps, relu, y,
+                         mean, var)
     else:
         for c in range(channels):
-            _fwd_channel(outer, channels, inner, c, x, gamma, beta, NULL, NULL, eps, y, mean,
-                         var)
+            _fwd_channel(outer, channels, inner, c, x, gamma, beta, NULL, NULL, eps, relu, y,
+                         mean, var)
 
 
 cdef void bn_infer_fwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                        const floating* x, const floating* gamma, const floating* beta,
-                       const floating* mean, const floating* var, double eps, floating* y,
-                       int n_threads) noexcept nogil:
+                       const floating* mean, const floating* var, double eps, bint relu,
+                       floating* y, int n_threads) noexcept nogil:
     cdef Py_ssize_t c, b, per, n_blocks
     if inner < ROWWISE_INNER:
         per = _block_channels(channels, inner, n_threads)
@@ -233,20 +239,20 @@ cdef void bn_infer_fwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
         if n_threads > 1 and n_blocks > 1:
             for b in prange(n_blocks, schedule='static', num_threads=n_threads):
                 _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
-                           gamma, beta, mean, var, eps, y, NULL, NULL)
+                           gamma, beta, mean, var, eps, relu, y, NULL, NULL)
         else:
             for b in range(n_blocks):
                 _fwd_block(outer, channels, inner, b * per, min(channels, (b + 1) * per), x,
-                           gamma, beta, mean, var, eps, y, NULL, NULL)
+                           gamma, beta, mean, var, eps, relu, y, NULL, NULL)
         return
     if n_threads > 1 and channels > 1:
         for c in prange(channels, schedule='static', num_threads=n_threads):
-            _fwd_channel(outer, channels, inner, c, x, gamma, beta, mean, var, eps, y, NULL,
-                         NULL)
+            _fwd_channel(outer, channels, inner, c, x, gamma, beta, mean, var, eps, relu, y,
+                         NULL, NULL)
     else:
         for c in range(channels):
-            _fwd_channel(outer, channels, inner, c, x, gamma, beta, mean, var, eps, y, NULL,
-                         NULL)
+            _fwd_channel(outer, channels, inner, c, x, gamma, beta, mean, var, eps, relu, y,
+                         NULL, NULL)
 
 
 cdef void _bwd_channel(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, Py_ssize_t c,

@@ -170,11 +170,12 @@ cdef void exec_scatter_add(floating* tag, const int64_t* f, Py_ssize_t n) noexce
 
 cdef void exec_bn(floating* tag, const int64_t* f, const double* consts,
                   Py_ssize_t n) noexcept nogil:
-    # f: outer, channels, inner, X, GAMMA (0: none), BETA (0: none), Y, MEAN, VAR, eps
+    # f: outer, channels, inner, X, GAMMA (0: none), BETA (0: none), Y, MEAN, VAR, eps,
+    # relu (a following ReLU fused in)
     cdef Py_ssize_t outer = dim(f[0], n), channels = f[1], inner = f[2]
     bn_train_fwd(outer, channels, inner, <const floating*>addr(f[3]),
                  <const floating*>addr(f[4]), <const floating*>addr(f[5]), consts[f[9]],
-                 <floating*>addr(f[6]), <floating*>addr(f[7]), <floating*>addr(f[8]),
+                 <bint>f[10], <floating*>addr(f[6]), <floating*>addr(f[7]), <floating*>addr(f[8]),
                  threads_for(outer * channels * inner))
 
 
@@ -193,12 +194,12 @@ cdef void exec_bn_grad(floating* tag, const int64_t* f, const double* consts,
 
 cdef void exec_bn_infer(floating* tag, const int64_t* f, const double* consts,
                         Py_ssize_t n) noexcept nogil:
-    # f: outer, channels, inner, X, GAMMA (0: none), BETA (0: none), MEAN, VAR, Y, eps
+    # f: outer, channels, inner, X, GAMMA (0: none), BETA (0: none), MEAN, VAR, Y, eps, relu
     cdef Py_ssize_t outer = dim(f[0], n), channels = f[1], inner = f[2]
     bn_infer_fwd(outer, channels, inner, <const floating*>addr(f[3]),
                  <const floating*>addr(f[4]), <const floating*>addr(f[5]),
                  <const floating*>addr(f[6]), <const floating*>addr(f[7]), consts[f[9]],
-                 <floating*>addr(f[8]), threads_for(outer * channels * inner))
+                 <bint>f[10], <floating*>addr(f[8]), threads_for(outer * channels * inner))
 
 
 cdef void exec_bn_infer_grad(floating* tag, const int64_t* f, const double* consts,

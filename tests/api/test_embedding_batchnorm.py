@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cthulhu import optimizers
-from cthulhu.layers import BlacknessFromTheStars, Daoloth, Input, TheHydra
+from cthulhu.layers import Azatoth, BlacknessFromTheStars, Daoloth, Input, TheHydra
 from cthulhu.models import Lump, Pile
 
 
@@ -152,3 +152,32 @@ def test_unsupported_arguments_raise(kwargs):
 def test_batch_axis_is_refused():
     with pytest.raises(ValueError, match="axis"):
         BlacknessFromTheStars(axis=0)(Input((3,)))
+
+
+def _bn_relu_model():
+    np.random.seed(4)
+    x = Input((5, 6))
+    h = BlacknessFromTheStars(name="bn", beta_initializer="random_normal")(x)
+    h = Azatoth("relu", name="act")(h)
+    model = Lump(x, Daoloth(2, name="head")(h))
+    model.conjure(optimizers.SGD(0.1), "mse")
+    return model
+
+
+def test_a_following_relu_is_fused_into_the_batchnorm_kernel(monkeypatch):
+    model = _bn_relu_model()
+    for mode in ("train", "predict"):
+        summary = model.plan_summary(mode, 8)
+        assert not any(line.split()[1] == "activation" for line in summary.splitlines()[1:]
+                       if len(line.split()) > 1), summary
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 5, 6)).astype(np.float32)
+    y = rng.normal(size=(8, 5, 2)).astype(np.float32)
+    fused_pred = model.predict(x)
+    model.train_on_batch(x, y)
+    monkeypatch.setenv("CTHULHU_NO_FUSION", "1")
+    plain = _bn_relu_model()
+    np.testing.assert_allclose(plain.predict(x), fused_pred, rtol=1e-5, atol=1e-6)
+    plain.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -273,6 +273,15 @@ def embedding_and_normalization_cases() -> list:
                 {"axis": -1, "epsilon": 1e-3, "scale": False, "center": True}, [0, 3], []))
     out.append(("batch_norm_infer_grad", [normal(6, 4), normal(4), positive(4), normal(6, 4)],
                 {"axis": -1, "epsilon": 1e-3, "scale": False, "center": True}, [0, 3], []))
+    # A following ReLU fused in (both walks of the kernels).
+    for shape, axis in (((6, 4), -1), ((4, 2, 70), 1)):
+        c = shape[axis]
+        bn = {"axis": axis, "epsilon": 1e-3, "scale": True, "center": True,
+              "activation": "relu"}
+        out.append(("batch_norm_train", [normal(*shape), positive(c), normal(c)], bn, [0],
+                    [0, 1, 2]))
+        out.append(("batch_norm_infer", [normal(*shape), positive(c), normal(c), normal(c),
+                                         positive(c)], bn, [0], [0, 1, 2, 3, 4]))
     # Enough work for the threaded paths: row-wise blocks (small inner sizes) and per-channel
     # walks (inner >= 64).
     for shape, axis in (((300, 8, 30), 1), ((120, 4, 80), 1), ((2000, 40), -1)):
