@@ -352,3 +352,33 @@ cdef void bn_infer_bwd(Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
         for c in range(channels):
             _bwd_channel(outer, channels, inner, c, False, x, gamma, mean, var, dy, NULL, NULL,
                          eps, dx, dgamma, dbeta, dmean, dvar)
+
+
+# ---- numpy wrappers (tests) ----------------------------------------------------------------
+cdef const floating* _opt(floating[::1] v) noexcept:
+    return NULL if v is None else &v[0]
+
+
+def bn_train_fwd_np(floating[:, :, ::1] x, floating[::1] gamma, floating[::1] beta,
+                    double eps, bint relu, floating[:, :, ::1] y, floating[::1] mean,
+                    floating[::1] var, int n_threads=1):
+    """x, y: (outer, channels, inner); gamma / beta may be None."""
+    cdef const floating* g = _opt(gamma)
+    cdef const floating* b = _opt(beta)
+    with nogil:
+        bn_train_fwd(x.shape[0], x.shape[1], x.shape[2], &x[0, 0, 0], g, b, eps, relu,
+                     &y[0, 0, 0], &mean[0], &var[0], n_threads)
+
+
+def bn_train_bwd_np(floating[:, :, ::1] x, floating[::1] gamma, floating[::1] mean,
+                    floating[::1] var, floating[:, :, ::1] dy, floating[::1] dmean,
+                    floating[::1] dvar, double eps, floating[:, :, ::1] dx,
+                    floating[::1] dgamma, floating[::1] dbeta, int n_threads=1):
+    """The training backward pass; gamma, dmean, dvar may be None."""
+    cdef const floating* g = _opt(gamma)
+    cdef const floating* dm = _opt(dmean)
+    cdef const floating* dv = _opt(dvar)
+    with nogil:
+        bn_train_bwd(x.shape[0], x.shape[1], x.shape[2], &x[0, 0, 0], g, &mean[0], &var[0],
+                     &dy[0, 0, 0], dm, dv, eps, &dx[0, 0, 0], &dgamma[0], &dbeta[0],
+                     n_threads)

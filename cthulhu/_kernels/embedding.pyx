@@ -63,3 +63,28 @@ cdef void scatter_add_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_tabl
                           (t + 1) * width // nt)
     else:
         _scatter_cols(n_idx, width, n_table, idx, dy, out, 0, width)
+
+
+# ---- numpy wrappers (tests) ----------------------------------------------------------------
+def gather_rows_np(floating[:, ::1] table, floating[::1] idx, floating[:, ::1] out,
+                   int n_threads=1):
+    """out[i] = table[int(idx[i])]; returns (status, position, value) as the executor sees
+    them (status 1: a bad index, nothing written)."""
+    cdef int64_t status[3]
+    if out.shape[0] != idx.shape[0] or out.shape[1] != table.shape[1]:
+        raise ValueError("out must have shape (len(idx), table.shape[1])")
+    status[0] = status[1] = status[2] = 0
+    with nogil:
+        gather_rows(idx.shape[0], table.shape[1], table.shape[0], &table[0, 0], &idx[0],
+                    &out[0, 0], status, n_threads)
+    return int(status[0]), int(status[1]), int(status[2])
+
+
+def scatter_add_rows_np(floating[::1] idx, floating[:, ::1] dy, floating[:, ::1] out,
+                        int n_threads=1):
+    """out <- 0; out[int(idx[i])] += dy[i] (indices out of range skipped)."""
+    if dy.shape[0] != idx.shape[0] or out.shape[1] != dy.shape[1]:
+        raise ValueError("dy must be (len(idx), width) and out (rows, width)")
+    with nogil:
+        scatter_add_rows(idx.shape[0], dy.shape[1], out.shape[0], &idx[0], &dy[0, 0],
+                         &out[0, 0], n_threads)
