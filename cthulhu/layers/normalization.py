@@ -27,8 +27,9 @@ class BlacknessFromTheStars(Layer):
     ``moving -= (moving - batch_stat) * (1 - momentum)`` (biased batch variance).
     Inference (and a layer with ``trainable=False``, as in tf-keras 2): the moving
     statistics. Both are fused native kernels (statistics, normalization, scale and shift in
-    one pass per channel). Weights, in Keras's order: gamma, beta (trainable), moving_mean,
-    moving_variance."""
+    one pass per channel). With an input mask in training (an embedding with mask_zero),
+    the batch statistics are the masked moments, as tf-keras (channel axis last only).
+    Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance."""
 
     supports_masking = True
     # Axes a wrapper (TimeDistributed) inserts after the batch axis: a positive axis then
@@ -102,14 +103,34 @@ class BlacknessFromTheStars(Layer):
             return _emit("batch_norm_infer", x, *affine, _value(self.moving_mean),
                          _value(self.moving_variance), **attrs)
         if mask is not None:
-            raise NotImplementedError("BlacknessFromTheStars in training with an input mask "
-                                      "(masked batch statistics) is not supported yet")
-        y, mean, var = _emit("batch_norm_train", x, *affine, **attrs)
+            y, mean, var = self._masked(inputs, mask, affine, attrs)
+        else:
+            y, mean, var = _emit("batch_norm_train", x, *affine, **attrs)
         decay = 1.0 - self.momentum
         trace = K.current_trace()
         for moving, stat in ((self.moving_mean, mean), (self.moving_variance, var)):
             trace.add_update(moving, moving - (moving - stat) * decay)
         return y
+
+    def _masked(self, inputs: K.Tensor, mask: K.Tensor, affine: list, attrs: dict) -> tuple:
+        """Training with a mask (from an embedding with mask_zero, or Masking), as tf-keras:
+        weighted moments, the mask broadcast over the channel axis (which must be last), then
+        the affine map of those statistics (their gradient flows through the moments)."""
+        rank = len(inputs.shape)
+        if attrs["axis"] != rank - 1 or len(mask.shape) != rank - 1:
+            raise NotImplementedError(
+                f"BlacknessFromTheStars with a mask normalizes over the last axis only (the "
+                f"mask covers the other axes); got axis {self.axis} on inputs of shape "
+                f"{inputs.shape} with a mask of shape {mask.shape}")
+        weights = K.expand_dims(mask, -1) * K.ones_like(inputs)
+        axes = tuple(range(rank - 1))
+        # A channel that no kept value reaches gets statistics 0, as tf's div_no_nan.
+        count = K.maximum(K.sum(weights, axis=axes), 1e-30)
+        mean = K.sum(inputs * weights, axis=axes) / count
+        var = K.sum(K.square(inputs - mean) * weights, axis=axes) / count
+        y = _emit("batch_norm_infer", _value(inputs), *affine, _value(mean), _value(var),
+                  **attrs)
+        return y, mean, var
 
     def get_config(self) -> dict:
         config = super().get_config()

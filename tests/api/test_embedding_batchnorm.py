@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cthulhu import optimizers
-from cthulhu.layers import Azatoth, BlacknessFromTheStars, Daoloth, Input, TheHydra
+from cthulhu.layers import Azatoth, BlacknessFromTheStars, Daoloth, Input, Masking, TheHydra
 from cthulhu.models import Lump, Pile
 
 
@@ -181,3 +181,27 @@ def test_a_following_relu_is_fused_into_the_batchnorm_kernel(monkeypatch):
     plain.train_on_batch(x, y)
     for a, b in zip(model.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_training_needs_the_channel_axis_last():
+    x = Input((4, 3))
+    h = BlacknessFromTheStars(axis=1)(Masking(0.0)(x))
+    model = Lump(x, Daoloth(1)(h))
+    model.conjure(optimizers.SGD(0.1), "mse")
+    with pytest.raises(NotImplementedError, match="last axis"):
+        model.train_on_batch(np.ones((2, 4, 3), np.float32), np.zeros((2, 4, 1), np.float32))
+
+
+def test_masked_training_uses_the_masked_moments():
+    np.random.seed(5)
+    x = Input((4, 2))
+    bn = BlacknessFromTheStars(momentum=0.0, center=False, name="bn")
+    model = Lump(x, bn(Masking(0.0)(x)))
+    model.conjure(optimizers.SGD(0.0), "mse")
+    data = np.random.default_rng(3).normal(size=(3, 4, 2)).astype(np.float32)
+    data[0, 2:] = 0.0
+    data[2, 1] = 0.0
+    model.train_on_batch(data, np.zeros_like(data))
+    kept = data[np.any(data != 0, axis=-1)].astype(np.float64)
+    np.testing.assert_allclose(bn.get_weights()[1], kept.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.get_weights()[2], kept.var(0), rtol=1e-5)

@@ -31,6 +31,11 @@ It records
   meta_weight_names  the weight names (model.weights order)
   meta_versions      tf_keras / tensorflow versions
 
+and the same, prefixed ``masked_``, for a masked variant: Embedding(50, 8, mask_zero=True,
+input_length=10) -> BatchNormalization(momentum=0.9) -> GlobalAveragePooling1D (masked
+average) -> Dense(1, sigmoid), on token rows padded with zeros at the end (BatchNorm's
+batch statistics are then the masked moments, and so are its moving-average updates).
+
 How to regenerate
 -----------------
 Needs the reference environment (see make_mlp_golden.py)::
@@ -64,6 +69,45 @@ def build_model():
     return tf_keras.Model(x, out)
 
 
+def build_masked_model():
+    layers = tf_keras.layers
+    x = tf_keras.Input(shape=(10,), name="tokens")
+    h = layers.Embedding(50, 8, mask_zero=True, input_length=10, name="embed")(x)
+    h = layers.BatchNormalization(momentum=0.9, name="bn")(h)
+    h = layers.GlobalAveragePooling1D(name="pool")(h)
+    out = layers.Dense(1, activation="sigmoid", name="out")(h)
+    return tf_keras.Model(x, out)
+
+
+def padded_tokens(rng):
+    x = rng.integers(1, 50, size=(N_ROWS, 10)).astype(np.float32)
+    lengths = rng.integers(3, 11, size=N_ROWS)
+    for row, length in enumerate(lengths):
+        x[row, length:] = 0.0
+    return x
+
+
+def record(model, x, y, rng, prefix=""):
+    bn = model.get_layer("bn")
+    bn.set_weights([rng.uniform(0.5, 1.5, 8).astype(np.float32),
+                    (rng.standard_normal(8) / 10).astype(np.float32),
+                    (rng.standard_normal(8) / 10).astype(np.float32),
+                    rng.uniform(0.5, 2.0, 8).astype(np.float32)])
+    init = model.get_weights()
+    predictions = model.predict(x, verbose=0)
+    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate=0.01),
+                  loss="binary_crossentropy")
+    values = [model.train_on_batch(x, y) for _ in range(STEPS)]
+    entries = {"x": x, "y": y, "predictions": predictions,
+               "values": np.asarray(values, np.float32),
+               "final_predictions": model.predict(x, verbose=0)}
+    entries.update({"init_%d" % i: w for i, w in enumerate(init)})
+    entries.update({"final_%d" % i: w for i, w in enumerate(model.get_weights())})
+    entries["meta_weight_names"] = np.array([w.name for w in model.weights])
+    print("  %svalues" % prefix, np.asarray(values))
+    return {prefix + k: v for k, v in entries.items()}
+
+
 def main():
     tf_keras.utils.set_random_seed(SEED)
     tf.config.experimental.enable_op_determinism()
@@ -89,6 +133,9 @@ def main():
     entries["meta_weight_names"] = np.array([w.name for w in model.weights])
     entries["meta_versions"] = np.array(
         ["tf_keras %s" % tf_keras.__version__, "tensorflow %s" % tf.__version__])
+    x_padded = padded_tokens(rng)
+    y_masked = rng.integers(0, 2, size=(N_ROWS, 1)).astype(np.float32)
+    entries.update(record(build_masked_model(), x_padded, y_masked, rng, prefix="masked_"))
     np.savez_compressed(OUT_PATH, **entries)
     print("wrote %s (%d bytes)" % (OUT_PATH, os.path.getsize(OUT_PATH)))
     print("  weights", list(entries["meta_weight_names"]))
