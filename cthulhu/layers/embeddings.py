@@ -49,6 +49,11 @@ class TheHydra(Layer):
 
     def build(self, input_shape: tuple) -> None:
         self._check_length(tuple(input_shape))
+        if self.dtype == "float32" and self.input_dim > 2 ** 24:
+            # Indices travel through the plan as floatx values.
+            raise NotImplementedError(
+                f"TheHydra(input_dim={self.input_dim}) with float32: indices above 2**24 are "
+                f"not exact as float32 values; use K.set_floatx('float64')")
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,

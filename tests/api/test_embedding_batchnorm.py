@@ -205,3 +205,8 @@ def test_masked_training_uses_the_masked_moments():
     kept = data[np.any(data != 0, axis=-1)].astype(np.float64)
     np.testing.assert_allclose(bn.get_weights()[1], kept.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(bn.get_weights()[2], kept.var(0), rtol=1e-5)
+
+
+def test_tables_too_large_for_float32_indices_are_refused():
+    with pytest.raises(NotImplementedError, match="2\\*\\*24"):
+        TheHydra(2 ** 24 + 1, 1)(Input((2,)))
