@@ -17,6 +17,7 @@ from compiler.passes.dce import eliminate_dead_code
 from compiler.passes.expand import expand_composites
 from compiler.passes.fold import fold_constants, simplify_algebra
 from compiler.passes.fuse_backward import fuse_bias_grad
+from compiler.passes.fuse_batchnorm import fuse_batchnorm_relu
 from compiler.passes.fuse_elementwise import fuse_elementwise
 from compiler.passes.fuse_forward import fuse_dense, fuse_softmax_xent
 from compiler.verify import verify
@@ -28,6 +29,7 @@ FORWARD_PASSES: list[tuple[str, Pass, bool]] = [
     ("cse", eliminate_common_subexpressions, False),
     ("fuse_softmax_xent", fuse_softmax_xent, True),
     ("fuse_dense", fuse_dense, True),
+    ("fuse_batchnorm_relu", fuse_batchnorm_relu, True),
     ("dce", eliminate_dead_code, False),
 ]
 

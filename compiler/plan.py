@@ -152,7 +152,12 @@ class Plan:
         if not 0 <= n_rows <= self.capacity:
             raise ValueError(f"{self.name}: batch of {n_rows} rows exceeds the plan's capacity "
                              f"{self.capacity}")
-        self.program.run(n_rows)
+        try:
+            self.program.run(n_rows)
+        except IndexError as err:  # bad data met by a kernel (an embedding index)
+            call = self.calls[self.program.failed_instruction]
+            raise IndexError(f"{self.name}: {call.note}: {err}; the plan stopped there, "
+                             f"before updating any state") from None
 
     # ---- explaining ---------------------------------------------------------------------
     def profile(self, n_rows: int, repeats: int = 5) -> str:

@@ -3,10 +3,12 @@
 from compiler.ops import (  # noqa: F401  (imported for their registrations)
     activation,
     elementwise,
+    embedding,
     join,
     layout,
     linalg,
     losses,
+    normalization,
     optim,
     pad,
     pool,

@@ -91,6 +91,13 @@ cdef enum ExecOp:
     OP_MAX_POOL_GATHER = 42
     OP_AVG_POOL = 43
     OP_AVG_POOL_BWD = 44
+    # 50-59: embeddings and batch normalization (embedding.pyx, batchnorm.pyx)
+    OP_GATHER = 50
+    OP_SCATTER_ADD = 51
+    OP_BN_TRAIN = 52
+    OP_BN_TRAIN_GRAD = 53
+    OP_BN_INFER = 54
+    OP_BN_INFER_GRAD = 55
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

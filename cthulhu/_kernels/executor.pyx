@@ -16,9 +16,11 @@ from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
+from cthulhu._kernels.batchnorm cimport bn_infer_bwd, bn_infer_fwd, bn_train_bwd, bn_train_fwd
 from cthulhu._kernels.blas cimport gemm_batched, gemm_threaded
 from cthulhu._kernels.codes cimport *
 from cthulhu._kernels.elementwise cimport ew_chain
+from cthulhu._kernels.embedding cimport gather_rows, scatter_add_rows
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
 from cthulhu._kernels.pooling cimport (PoolGeom, avg_pool_bwd, avg_pool_fwd, max_pool_bwd,
                                        max_pool_fwd, max_pool_gather)
@@ -45,6 +47,8 @@ OPCODES = {
     "max_pool": OP_MAX_POOL, "max_pool_bwd": OP_MAX_POOL_BWD,
     "max_pool_gather": OP_MAX_POOL_GATHER, "avg_pool": OP_AVG_POOL,
     "avg_pool_bwd": OP_AVG_POOL_BWD,
+    "gather": OP_GATHER, "scatter_add": OP_SCATTER_ADD, "bn_train": OP_BN_TRAIN,
+    "bn_train_grad": OP_BN_TRAIN_GRAD, "bn_infer": OP_BN_INFER, "bn_infer_grad": OP_BN_INFER_GRAD,
 }
 
 
@@ -185,6 +189,69 @@ cdef void exec_pool(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) n
         avg_pool_bwd(&g, <const floating*>addr(f[7]), <floating*>addr(f[8]), threads_for(work))
 
 
+cdef void exec_gather(floating* tag, const int64_t* f, int64_t* status,
+                      Py_ssize_t n) noexcept nogil:
+    # f: n_idx, width, n_table, TABLE, IDX, OUT. A bad index sets status (see Program).
+    cdef Py_ssize_t n_idx = dim(f[0], n), width = f[1]
+    gather_rows(n_idx, width, f[2], <const floating*>addr(f[3]), <const floating*>addr(f[4]),
+                <floating*>addr(f[5]), status, threads_for(n_idx * width))
+
+
+cdef void exec_scatter_add(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: n_idx, width, n_table, IDX, DY, OUT (n_table, width)
+    cdef Py_ssize_t n_idx = dim(f[0], n), width = f[1]
+    scatter_add_rows(n_idx, width, f[2], <const floating*>addr(f[3]),
+                     <const floating*>addr(f[4]), <floating*>addr(f[5]),
+                     threads_for(n_idx * width))
+
+
+cdef void exec_bn(floating* tag, const int64_t* f, const double* consts,
+                  Py_ssize_t n) noexcept nogil:
+    # f: outer, channels, inner, X, GAMMA (0: none), BETA (0: none), Y, MEAN, VAR, eps,
+    # relu (a following ReLU fused in)
+    cdef Py_ssize_t outer = dim(f[0], n), channels = f[1], inner = f[2]
+    bn_train_fwd(outer, channels, inner, <const floating*>addr(f[3]),
+                 <const floating*>addr(f[4]), <const floating*>addr(f[5]), consts[f[9]],
+                 <bint>f[10], <floating*>addr(f[6]), <floating*>addr(f[7]), <floating*>addr(f[8]),
+                 threads_for(outer * channels * inner))
+
+
+cdef void exec_bn_grad(floating* tag, const int64_t* f, const double* consts,
+                       Py_ssize_t n) noexcept nogil:
+    # f: outer, channels, inner, X, GAMMA (0: none), MEAN, VAR, DY, DMEAN (0: none),
+    # DVAR (0: none), DX, DGAMMA, DBETA, eps
+    cdef Py_ssize_t outer = dim(f[0], n), channels = f[1], inner = f[2]
+    bn_train_bwd(outer, channels, inner, <const floating*>addr(f[3]),
+                 <const floating*>addr(f[4]), <const floating*>addr(f[5]),
+                 <const floating*>addr(f[6]), <const floating*>addr(f[7]),
+                 <const floating*>addr(f[8]), <const floating*>addr(f[9]), consts[f[13]],
+                 <floating*>addr(f[10]), <floating*>addr(f[11]), <floating*>addr(f[12]),
+                 threads_for(outer * channels * inner))
+
+
+cdef void exec_bn_infer(floating* tag, const int64_t* f, const double* consts,
+                        Py_ssize_t n) noexcept nogil:
+    # f: outer, channels, inner, X, GAMMA (0: none), BETA (0: none), MEAN, VAR, Y, eps, relu
+    cdef Py_ssize_t outer = dim(f[0], n), channels = f[1], inner = f[2]
+    bn_infer_fwd(outer, channels, inner, <const floating*>addr(f[3]),
+                 <const floating*>addr(f[4]), <const floating*>addr(f[5]),
+                 <const floating*>addr(f[6]), <const floating*>addr(f[7]), consts[f[9]],
+                 <bint>f[10], <floating*>addr(f[8]), threads_for(outer * channels * inner))
+
+
+cdef void exec_bn_infer_grad(floating* tag, const int64_t* f, const double* consts,
+                             Py_ssize_t n) noexcept nogil:
+    # f: outer, channels, inner, X, GAMMA (0: none), MEAN, VAR, DY, DX, DGAMMA, DBETA,
+    # DMEAN, DVAR, eps
+    cdef Py_ssize_t outer = dim(f[0], n), channels = f[1], inner = f[2]
+    bn_infer_bwd(outer, channels, inner, <const floating*>addr(f[3]),
+                 <const floating*>addr(f[4]), <const floating*>addr(f[5]),
+                 <const floating*>addr(f[6]), <const floating*>addr(f[7]), consts[f[13]],
+                 <floating*>addr(f[8]), <floating*>addr(f[9]), <floating*>addr(f[10]),
+                 <floating*>addr(f[11]), <floating*>addr(f[12]),
+                 threads_for(outer * channels * inner))
+
+
 cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
     # f: size, X, Y, src dtype, dst dtype (0 float32, 1 float64, 2 int64)
     cdef Py_ssize_t size = dim(f[0], n), i
@@ -205,7 +272,8 @@ cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
 
 
 cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
-                   const double* consts, int64_t* scratch, Py_ssize_t n) noexcept nogil:
+                   const double* consts, int64_t* scratch, int64_t* status,
+                   Py_ssize_t n) noexcept nogil:
     cdef const int64_t* f = row + 2
     cdef int64_t op = row[0]
     cdef Py_ssize_t rows, cols, size
@@ -310,6 +378,18 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_batch_gemm(tag, f, n)
     elif OP_MAX_POOL <= op <= OP_AVG_POOL_BWD:
         exec_pool(tag, op, f, n)
+    elif op == OP_GATHER:
+        exec_gather(tag, f, status, n)
+    elif op == OP_SCATTER_ADD:
+        exec_scatter_add(tag, f, n)
+    elif op == OP_BN_TRAIN:
+        exec_bn(tag, f, consts, n)
+    elif op == OP_BN_TRAIN_GRAD:
+        exec_bn_grad(tag, f, consts, n)
+    elif op == OP_BN_INFER:
+        exec_bn_infer(tag, f, consts, n)
+    elif op == OP_BN_INFER_GRAD:
+        exec_bn_infer_grad(tag, f, consts, n)
     elif op == OP_UNIFORM:
         # size, Y, step address, seed, low, high (const indices)
         size = dim(f[0], n)
@@ -329,6 +409,10 @@ cdef class Program:
     cdef int64_t[::1] aux
     cdef double[::1] consts
     cdef int64_t[::1] scratch
+    # Kernels that detect bad data (an embedding index out of range) set status[0] and the
+    # details; the run stops after that instruction, before any state is updated.
+    cdef int64_t[::1] status
+    cdef readonly Py_ssize_t failed_instruction
     cdef readonly object keep_alive
 
     def __init__(self, code, aux, consts, Py_ssize_t scratch_size, keep_alive):
@@ -341,14 +425,21 @@ cdef class Program:
         self.consts = np.ascontiguousarray(consts, dtype=np.float64) if len(consts) else \
             np.zeros(1, dtype=np.float64)
         self.scratch = np.zeros(max(1, scratch_size), dtype=np.int64)
+        self.status = np.zeros(4, dtype=np.int64)
+        self.failed_instruction = -1
         # Every array whose address appears in the tables: they must outlive the program.
         self.keep_alive = keep_alive
 
     def run(self, Py_ssize_t n_rows):
         if n_rows < 0:
             raise ValueError("n_rows must be >= 0")
+        self.status[0] = 0
+        self.failed_instruction = -1
         with nogil:
             self._run(n_rows)
+        if self.status[0] != 0:
+            raise IndexError(f"indices[{self.status[1]}] = {self.status[2]} is not in "
+                             f"[0, {self.code[self.failed_instruction, 4]})")
 
     def profile(self, Py_ssize_t n_rows):
         """Run once, returning the seconds each instruction took (for CTHULHU_DEBUG=4)."""
@@ -369,6 +460,9 @@ cdef class Program:
         cdef Py_ssize_t i
         for i in range(self.code.shape[0]):
             self._step(i, n)
+            if self.status[0] != 0:
+                self.failed_instruction = i
+                return
 
     cdef inline void _step(self, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
         cdef const int64_t* row = &self.code[i, 0]
@@ -379,6 +473,8 @@ cdef class Program:
         elif row[0] == OP_CAST:
             exec_cast(row + 2, n)
         elif row[1] == 0:
-            exec_one(f32, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)
+            exec_one(f32, row, &self.aux[0], &self.consts[0], &self.scratch[0], &self.status[0],
+                     n)
         else:
-            exec_one(f64, row, &self.aux[0], &self.consts[0], &self.scratch[0], n)
+            exec_one(f64, row, &self.aux[0], &self.consts[0], &self.scratch[0], &self.status[0],
+                     n)

@@ -115,20 +115,14 @@ def transpose(x) -> Tensor:
 
 def gather(reference, indices) -> Tensor:
     """Rows of ``reference`` (a weight or constant, (n, ...)) picked by integer-valued
-    ``indices``: shape indices.shape + reference.shape[1:].
-
-    Computed as one_hot(indices) @ reference, so its gradient is exact and dense; an index
-    outside [0, n) picks a row of zeros. (A native gather with a scatter-add gradient and
-    bounds errors comes with the embedding layer.)
-    """
-    from cthulhu.backend._shape import one_hot
+    ``indices`` (truncated toward zero, as a cast to int): shape indices.shape +
+    reference.shape[1:]. One native row gather; its gradient is a sparse scatter-add of rows.
+    An index outside [0, n) stops the plan with an IndexError, as Keras raises."""
     ref = _value(reference)
     if ref.batched:
         raise NotImplementedError("gather from a tensor with a batch axis is not supported; "
                                   "the reference must be a weight or a constant")
-    rows = ref.shape[0]
-    flat = _reshape(ref, (rows, int(np.prod(ref.shape[1:], dtype=np.int64))))
-    picked = _emit("matmul", one_hot(indices, rows).value, flat, transpose_a=False,
-                   transpose_b=False)
-    idx = _value(indices)
-    return _wrap(_reshape(picked.value, idx.shape + ref.shape[1:]))
+    idx = _value(indices, ref)
+    if idx.dtype != ref.dtype:
+        idx = _emit("cast", idx, dtype=ref.dtype).value
+    return _emit("gather", ref, idx)

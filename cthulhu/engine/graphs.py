@@ -63,7 +63,9 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
             outputs = {f"predictions{i}": y.value for i, y in enumerate(y_preds)}
         else:
             outputs = _losses_and_metrics(model, trace, y_preds)
-        graph = optimize_forward(b.graph(outputs), fusion, check)
+        # Layer state updates (moving statistics) only in training: a test step reads them.
+        state = trace.state_assigns() if training else []
+        graph = optimize_forward(b.graph(outputs, state), fusion, check)
         assigns: list[tuple[Value, Value]] = []
         if training:
             b = Builder.from_graph(graph, K.floatx())
@@ -77,7 +79,7 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
                      for g, p in zip(grads, params)]
             assigns = _constrained(model, trace,
                                    model.optimizer.emit_updates(trace, weights, grads))
-            graph = b.graph(graph.outputs, assigns)
+            graph = b.graph(graph.outputs, list(graph.assigns) + assigns)
         graph = optimize_step(graph, fusion, check)
     return CompiledGraph(graph, list(trace.variables))
 

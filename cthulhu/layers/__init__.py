@@ -19,6 +19,7 @@ from cthulhu.layers.core import (
     RepeatVector,
     Reshape,
 )
+from cthulhu.layers.embeddings import TheHydra
 from cthulhu.layers.lukthu import LuKthu
 from cthulhu.layers.masking import Masking
 from cthulhu.layers.merge import (
@@ -40,6 +41,7 @@ from cthulhu.layers.merge import (
     subtract,
 )
 from cthulhu.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from cthulhu.layers.normalization import BlacknessFromTheStars
 from cthulhu.layers.pooling import (
     AiuebGnshal1D,
     AiuebGnshal2D,
@@ -66,10 +68,12 @@ from cthulhu.layers.spatial_shaping import (
     Xexanoth2D,
     Xexanoth3D,
 )
+from cthulhu.layers.wrappers import TimeDistributed
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 Lambda = LuKthu
+Embedding, BatchNormalization = TheHydra, BlacknessFromTheStars
 SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
                                                         SpatialDarkness3D)
 MaxPooling1D, MaxPooling2D, MaxPooling3D = Mlandoth1D, Mlandoth2D, Mlandoth3D
@@ -108,4 +112,6 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D",
            "Xexanoth1D", "Xexanoth2D", "Xexanoth3D", "Cropping1D", "Cropping2D", "Cropping3D",
            "UbboSathla1D", "UbboSathla2D", "UbboSathla3D", "ZeroPadding1D", "ZeroPadding2D",
-           "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D"]
+           "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+           "TheHydra", "Embedding",
+           "BlacknessFromTheStars", "BatchNormalization", "TimeDistributed"]

@@ -29,6 +29,33 @@ def double_plus_one(x):
     return x * 2.0 + 1.0
 
 
+def table_indices(rows):
+    """Integer indices into a table of ``rows`` rows plus 0.25 (truncated toward zero, as
+    Keras casts; finite differences of the inputs then stay on one row)."""
+    return lambda rng, shape: rng.integers(0, rows, size=shape) + 0.25
+
+
+def bn_inference(axis, eps=1e-3, scale=True, center=True):
+    """BatchNorm with its moving statistics (the weights after gamma and beta)."""
+    def reference(xs, w):
+        x, w = xs[0], list(w)
+        gamma = w.pop(0) if scale else 1.0
+        beta = w.pop(0) if center else 0.0
+        mean, var = w
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        ch = lambda v: np.reshape(v, shape) if np.ndim(v) else v  # noqa: E731
+        return (x - ch(mean)) / np.sqrt(ch(var) + eps) * ch(gamma) + ch(beta)
+    return reference
+
+
+# Inputs of the cases that need values of their own (default: away_from_kinks).
+CASE_INPUTS = {"the_hydra": table_indices(7), "the_hydra_mask_zero": table_indices(7),
+               "the_hydra_2d": table_indices(5)}
+
+_RANDOM_BN = dict(beta_initializer="random_uniform", gamma_initializer="random_normal",
+                  moving_mean_initializer="random_uniform")
+
 CASES = [
     ("flatten", lambda: layers.Flatten(), [(3, 4)], lambda xs, w: xs[0].reshape(len(xs[0]), -1)),
     ("reshape", lambda: layers.Reshape((2, -1)), [(3, 4)],
@@ -88,6 +115,32 @@ CASES = [
      lambda xs, w: xs[0]),
     ("spatial_darkness_3d", lambda: layers.SpatialDarkness3D(0.3), [(2, 2, 3, 4)],
      lambda xs, w: xs[0]),
+    ("the_hydra", lambda: layers.TheHydra(7, 3, embeddings_initializer="random_normal"),
+     [(5,)], lambda xs, w: w[0][xs[0].astype(int)]),
+    ("the_hydra_mask_zero", lambda: layers.TheHydra(7, 3, mask_zero=True, input_length=5),
+     [(5,)], lambda xs, w: w[0][xs[0].astype(int)]),
+    ("the_hydra_2d", lambda: layers.TheHydra(5, 2, input_length=(2, 3)), [(2, 3)],
+     lambda xs, w: w[0][xs[0].astype(int)]),
+    ("blackness_from_the_stars", lambda: layers.BlacknessFromTheStars(**_RANDOM_BN), [(4,)],
+     bn_inference(-1)),
+    ("blackness_from_the_stars_channels_first",
+     lambda: layers.BlacknessFromTheStars(axis=1, momentum=0.9, epsilon=0.01, **_RANDOM_BN),
+     [(3, 2, 2)], bn_inference(1, eps=0.01)),
+    ("blackness_from_the_stars_plain",
+     lambda: layers.BlacknessFromTheStars(center=False, scale=False,
+                                          moving_mean_initializer="random_uniform"),
+     [(2, 3)], bn_inference(-1, scale=False, center=False)),
+    ("time_distributed_daoloth",
+     lambda: layers.TimeDistributed(Daoloth(3, bias_initializer="random_uniform")), [(4, 5)],
+     lambda xs, w: xs[0] @ w[0] + w[1]),
+    ("time_distributed_flatten", lambda: layers.TimeDistributed(layers.Flatten()),
+     [(3, 2, 2)], lambda xs, w: xs[0].reshape(len(xs[0]), 3, 4)),
+    ("time_distributed_batchnorm",
+     lambda: layers.TimeDistributed(layers.BlacknessFromTheStars(**_RANDOM_BN)), [(3, 4)],
+     bn_inference(-1)),
+    ("time_distributed_batchnorm_axis1",
+     lambda: layers.TimeDistributed(layers.BlacknessFromTheStars(axis=1, **_RANDOM_BN)),
+     [(2, 3, 2)], bn_inference(2)),
 ]
 
 CASES += pooling_cases() + shaping_cases()
@@ -95,7 +148,7 @@ CASES += pooling_cases() + shaping_cases()
 
 @pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])
 def test_layer(name, make, shapes, reference):
-    layer_test(make, shapes, reference, make_inputs=away_from_kinks)
+    layer_test(make, shapes, reference, make_inputs=CASE_INPUTS.get(name, away_from_kinks))
 
 
 def test_merge_errors():

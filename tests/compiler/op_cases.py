@@ -232,6 +232,7 @@ def cases():
     out.append(("pad_axis", [normal(3, 4, 2)], {"axis": -1, "before": 0, "after": 3}, [], [0]))
     out.append(("pad_axis", [normal(2, 3, 4, 2)], {"axis": 2, "before": 1, "after": 0}, [0],
                 [0]))
+    out.extend(embedding_and_normalization_cases())
     return out
 
 
@@ -271,6 +272,74 @@ def pool_cases():
     out.append(("avg_pool", [normal(16, 8, 24, 24)],
                 {"pool_size": (3, 3), "strides": (2, 2), "padding": "same",
                  "channels_first": True}, [0], []))
+    return out
+
+
+def indices(rows, *shape):
+    """Integer-valued indices into a table of ``rows`` rows, some with a fraction (truncated
+    toward zero, as a cast to int)."""
+    def make(rng, dtype):
+        idx = rng.integers(0, rows, size=shape).astype(np.float64)
+        return (idx + rng.choice([0.0, 0.25], size=shape)).astype(dtype)
+    return make
+
+
+def embedding_and_normalization_cases() -> list:
+    out = []
+    out.append(("gather", [normal(7, 3), indices(7, 5, 4)], {}, [1], [0]))
+    out.append(("gather", [normal(6, 2, 3), indices(6, 5)], {}, [1], [0]))
+    out.append(("gather", [normal(5, 4), indices(5, 3)], {}, [], [0]))
+    # Enough work for the threaded paths.
+    out.append(("gather", [normal(50, 300), indices(50, 200)], {}, [1], []))
+    out.append(("scatter_add", [indices(7, 5, 4), normal(5, 4, 3)], {"rows": 7}, [0, 1], [1]))
+    out.append(("scatter_add", [indices(4, 300), normal(300, 200)], {"rows": 4}, [0, 1], []))
+    for axis, shape in ((-1, (6, 4)), (-1, (5, 3, 4)), (1, (4, 3, 2, 2)), (2, (4, 2, 3))):
+        c = shape[axis]
+        for scale, center in ((True, True), (False, True), (True, False), (False, False)):
+            ins = [normal(*shape)] + [positive(c)] * scale + [normal(c)] * center
+            out.append(("batch_norm_train", ins, {"axis": axis, "epsilon": 1e-3,
+                                                  "scale": scale, "center": center},
+                        [0], list(range(len(ins)))))
+        bn = {"axis": axis, "epsilon": 1e-3, "scale": True, "center": True}
+        out.append(("batch_norm_train_grad", [normal(*shape), positive(c), normal(c),
+                                              positive(c), normal(*shape)], bn, [0, 4], []))
+        out.append(("batch_norm_train_grad", [normal(*shape), positive(c), normal(c),
+                                              positive(c), normal(*shape), normal(c),
+                                              normal(c)], {**bn, "stats_grad": True},
+                    [0, 4], []))
+        out.append(("batch_norm_infer", [normal(*shape), positive(c), normal(c), normal(c),
+                                         positive(c)], bn, [0], [0, 1, 2, 3, 4]))
+        out.append(("batch_norm_infer", [normal(*shape), normal(c), positive(c)],
+                    {**bn, "scale": False, "center": False}, [0], [0, 1, 2]))
+        out.append(("batch_norm_infer_grad", [normal(*shape), positive(c), normal(c),
+                                              positive(c), normal(*shape)], bn, [0, 4], []))
+    out.append(("batch_norm_train_grad", [normal(6, 4), normal(4), positive(4), normal(6, 4)],
+                {"axis": -1, "epsilon": 1e-3, "scale": False, "center": True}, [0, 3], []))
+    out.append(("batch_norm_infer_grad", [normal(6, 4), normal(4), positive(4), normal(6, 4)],
+                {"axis": -1, "epsilon": 1e-3, "scale": False, "center": True}, [0, 3], []))
+    # A following ReLU fused in (both walks of the kernels).
+    for shape, axis in (((6, 4), -1), ((4, 2, 70), 1)):
+        c = shape[axis]
+        bn = {"axis": axis, "epsilon": 1e-3, "scale": True, "center": True,
+              "activation": "relu"}
+        out.append(("batch_norm_train", [normal(*shape), positive(c), normal(c)], bn, [0],
+                    [0, 1, 2]))
+        out.append(("batch_norm_infer", [normal(*shape), positive(c), normal(c), normal(c),
+                                         positive(c)], bn, [0], [0, 1, 2, 3, 4]))
+    # Enough work for the threaded paths: row-wise blocks (small inner sizes) and per-channel
+    # walks (inner >= 64).
+    for shape, axis in (((300, 8, 30), 1), ((120, 4, 80), 1), ((2000, 40), -1)):
+        c = shape[axis]
+        bn = {"axis": axis, "epsilon": 1e-3, "scale": True, "center": True}
+        out.append(("batch_norm_train", [normal(*shape), positive(c), normal(c)], bn, [0], []))
+        out.append(("batch_norm_infer", [normal(*shape), positive(c), normal(c), normal(c),
+                                         positive(c)], bn, [0], []))
+        out.append(("batch_norm_train_grad", [normal(*shape), positive(c), normal(c),
+                                              positive(c), normal(*shape), normal(c),
+                                              normal(c)], {**bn, "stats_grad": True},
+                    [0, 4], []))
+        out.append(("batch_norm_infer_grad", [normal(*shape), positive(c), normal(c),
+                                              positive(c), normal(*shape)], bn, [0, 4], []))
     return out
 
 

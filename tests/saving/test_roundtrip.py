@@ -14,7 +14,7 @@ from cthulhu.layers import Daoloth, Input
 from cthulhu.models import Lump, Pile, load_model, model_from_config, model_from_json
 from cthulhu.saving import SaveFileError
 
-from ..api.test_layers import CASES
+from ..api.test_layers import CASE_INPUTS, CASES
 from .helpers import assert_same_weights, data, mlp, two_input
 
 EXTRA_CASES = [
@@ -33,8 +33,9 @@ def _json(config):
     return json.loads(json.dumps(config))
 
 
-def _inputs(shapes, rng):
-    xs = [rng.normal(size=(5,) + s).astype("float32") for s in shapes]
+def _inputs(shapes, rng, name=""):
+    make = CASE_INPUTS.get(name, lambda r, shape: r.normal(size=shape))
+    xs = [make(rng, (5,) + s).astype("float32") for s in shapes]
     return xs if len(xs) > 1 else xs[0]
 
 
@@ -44,7 +45,7 @@ def test_every_layer_round_trips_through_a_file(tmp_path, name, make, shapes):
     ins = [Input(s) for s in shapes]
     layer = make()
     model = Lump(ins, layer(ins if len(ins) > 1 else ins[0]))
-    x = _inputs(shapes, np.random.default_rng(0))
+    x = _inputs(shapes, np.random.default_rng(0), name)
     want = model.predict(x)
     model.save(tmp_path / "m.h5")
     # Our own file: a LuKthu case may hold a lambda, which safe mode would refuse.

@@ -1,0 +1,90 @@
+"""Embedding lookups: a row gather by float-valued indices and its sparse scatter-add."""
+
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy, memset
+
+
+cdef inline bint _valid(double v, Py_ssize_t n_table) noexcept nogil:
+    # (-1, n_table) truncates into [0, n_table); NaN fails both comparisons.
+    return v > -1.0 and v < <double>n_table
+
+
+cdef void gather_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
+                      const floating* table, const floating* idx, floating* out,
+                      int64_t* status, int n_threads) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double v
+    # A serial check first: the copy below then needs no error path.
+    for i in range(n_idx):
+        v = idx[i]
+        if not _valid(v, n_table):
+            status[0] = 1
+            status[1] = i
+            status[2] = <int64_t>v if v == v and -9.0e18 < v < 9.0e18 else 0
+            return
+    if n_threads > 1:
+        for i in prange(n_idx, schedule='static', num_threads=n_threads):
+            memcpy(out + i * width, table + (<Py_ssize_t>idx[i]) * width,
+                   width * sizeof(floating))
+    else:
+        for i in range(n_idx):
+            memcpy(out + i * width, table + (<Py_ssize_t>idx[i]) * width,
+                   width * sizeof(floating))
+
+
+cdef void _scatter_cols(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
+                        const floating* idx, const floating* dy, floating* out,
+                        Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i, j, r
+    cdef double v
+    cdef floating* row
+    cdef const floating* src
+    for i in range(n_idx):
+        v = idx[i]
+        if not _valid(v, n_table):
+            continue
+        r = <Py_ssize_t>v
+        row = out + r * width
+        src = dy + i * width
+        for j in range(lo, hi):
+            row[j] += src[j]
+
+
+cdef void scatter_add_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
+                           const floating* idx, const floating* dy, floating* out,
+                           int n_threads) noexcept nogil:
+    cdef Py_ssize_t t, nt
+    memset(out, 0, n_table * width * sizeof(floating))
+    nt = n_threads if n_threads < width else width
+    if nt > 1:
+        for t in prange(nt, schedule='static', num_threads=nt):
+            _scatter_cols(n_idx, width, n_table, idx, dy, out, t * width // nt,
+                          (t + 1) * width // nt)
+    else:
+        _scatter_cols(n_idx, width, n_table, idx, dy, out, 0, width)
+
+
+# ---- numpy wrappers (tests) ----------------------------------------------------------------
+def gather_rows_np(floating[:, ::1] table, floating[::1] idx, floating[:, ::1] out,
+                   int n_threads=1):
+    """out[i] = table[int(idx[i])]; returns (status, position, value) as the executor sees
+    them (status 1: a bad index, nothing written)."""
+    cdef int64_t status[3]
+    if out.shape[0] != idx.shape[0] or out.shape[1] != table.shape[1]:
+        raise ValueError("out must have shape (len(idx), table.shape[1])")
+    status[0] = status[1] = status[2] = 0
+    with nogil:
+        gather_rows(idx.shape[0], table.shape[1], table.shape[0], &table[0, 0], &idx[0],
+                    &out[0, 0], status, n_threads)
+    return int(status[0]), int(status[1]), int(status[2])
+
+
+def scatter_add_rows_np(floating[::1] idx, floating[:, ::1] dy, floating[:, ::1] out,
+                        int n_threads=1):
+    """out <- 0; out[int(idx[i])] += dy[i] (indices out of range skipped)."""
+    if dy.shape[0] != idx.shape[0] or out.shape[1] != dy.shape[1]:
+        raise ValueError("dy must be (len(idx), width) and out (rows, width)")
+    with nogil:
+        scatter_add_rows(idx.shape[0], dy.shape[1], out.shape[0], &idx[0], &dy[0, 0],
+                         &out[0, 0], n_threads)
