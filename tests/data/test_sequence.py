@@ -1,0 +1,200 @@
+"""Sequences through summon / evaluate / predict and the OrderedEnqueuer: order, every
+index exactly once per epoch, on_epoch_end, shuffle, steps, bounded queue, seeds, shared
+memory; with workers 0, 1 and 2, threads and processes."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import cthulhu
+from cthulhu.callbacks import Callback
+from cthulhu.layers import Daoloth
+from cthulhu.models import Pile
+from cthulhu.utils import OrderedEnqueuer
+from cthulhu.utils._pools import shm_prefix
+from tests.data import helpers
+from tests.data.helpers import LoggedSequence, read_log
+
+WORKERS = [(0, False), (1, False), (2, False), (1, True), (2, True)]
+IDS = ["inline", "1-thread", "2-threads", "1-process", "2-processes"]
+
+
+def model(seed=0):
+    np.random.seed(seed)
+    m = Pile([Daoloth(helpers.CLASSES, input_shape=(helpers.FEATURES,))])
+    m.conjure(cthulhu.optimizers.SGD(0.01), "mse")
+    return m
+
+
+def sum_model():
+    """predict gives each row's sum: the batch index times FEATURES."""
+    m = Pile([Daoloth(1, use_bias=False, kernel_initializer="ones",
+                      input_shape=(helpers.FEATURES,))])
+    m.conjure("sgd", "mse")
+    return m
+
+
+class Counter(Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches, self.epochs = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+@pytest.mark.parametrize("workers,processes", WORKERS, ids=IDS)
+def test_every_index_exactly_once_per_epoch_and_on_epoch_end_seen(tmp_path, workers,
+                                                                   processes):
+    log = str(tmp_path / "log")
+    seq = LoggedSequence(log, n=7)
+    counter = Counter()
+    history = model().summon(seq, epochs=3, verbose=0, workers=workers, callbacks=[counter],
+                             use_multiprocessing=processes, max_queue_size=3)
+    # on_epoch_end ran after every epoch, and each epoch's batches were computed by a
+    # Sequence that had seen the previous on_epoch_end (epoch tag = epoch number).
+    assert seq.ends == 3
+    entries = read_log(log)
+    for epoch in range(3):
+        assert sorted(i for e, i, _ in entries if e == epoch) == list(range(7))
+    assert len(entries) == 21
+    assert counter.batches == list(range(7)) * 3 and counter.epochs == [0, 1, 2]
+    assert len(history.history["loss"]) == 3
+    pids = {pid for _, _, pid in entries}
+    if processes:
+        assert os.getpid() not in pids and len(pids) == workers
+    else:
+        assert pids == {os.getpid()}
+
+
+@pytest.mark.parametrize("workers,processes", WORKERS, ids=IDS)
+def test_batches_arrive_in_order(workers, processes):
+    seq = helpers.SlowSequence(slow=1, seconds=0.05, n=9)  # batch 1 finishes last
+    got = sum_model().predict(seq, workers=workers, use_multiprocessing=processes,
+                              max_queue_size=4)
+    want = np.repeat(np.arange(9) * helpers.FEATURES, 4).reshape(-1, 1)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_enqueuer_get_runs_passes_in_order_with_on_epoch_end_between(tmp_path, processes):
+    seq = LoggedSequence(str(tmp_path / "log"), n=5)
+    with OrderedEnqueuer(seq, use_multiprocessing=processes) as enqueuer:
+        enqueuer.start(workers=2, max_queue_size=2)
+        stream = enqueuer.get()
+        firsts = [int(next(stream)[0][0, 0]) for _ in range(12)]
+    assert firsts == [0, 1, 2, 3, 4] * 2 + [0, 1]
+    assert seq.ends == 2
+    assert [e for e, _, _ in read_log(str(tmp_path / "log"))][:10] == [0] * 5 + [1] * 5
+
+
+def test_shuffle_permutes_batches_each_epoch(tmp_path):
+    log = str(tmp_path / "log")
+    np.random.seed(1)
+    model().summon(LoggedSequence(log, n=20), epochs=2, verbose=0, workers=0, shuffle=True)
+    entries = read_log(log)
+    orders = [[i for e, i, _ in entries if e == epoch] for epoch in (0, 1)]
+    for order in orders:
+        assert sorted(order) == list(range(20)) and order != list(range(20))
+    assert orders[0] != orders[1]
+    os.remove(log)
+    model().summon(LoggedSequence(log, n=20), epochs=1, verbose=0, workers=0, shuffle=False)
+    assert [i for _, i, _ in read_log(log)] == list(range(20))
+
+
+def test_steps_per_epoch_default_and_initial_epoch(tmp_path):
+    log = str(tmp_path / "log")
+    seq = LoggedSequence(log, n=6)
+    counter = Counter()
+    model().summon(seq, epochs=4, initial_epoch=1, steps_per_epoch=4, verbose=0,
+                   shuffle=False, callbacks=[counter])
+    assert counter.epochs == [1, 2, 3] and counter.batches == list(range(4)) * 3
+    assert [i for _, i, _ in read_log(log)] == list(range(4)) * 3
+    assert seq.ends == 3
+
+
+def test_steps_beyond_the_sequence_stop_training_with_a_warning(tmp_path):
+    seq = LoggedSequence(str(tmp_path / "log"), n=3)
+    with pytest.warns(UserWarning, match="ran out of data after 3 batch"):
+        history = model().summon(seq, epochs=3, steps_per_epoch=5, verbose=0)
+    assert len(history.history["loss"]) == 1
+
+
+@pytest.mark.parametrize("workers,processes", [(2, False), (2, True)], ids=IDS[2::2])
+def test_at_most_max_queue_size_batches_in_flight(tmp_path, workers, processes):
+    log = str(tmp_path / "log")
+    queue_size = 3
+    seen = []
+
+    class Check(Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            import time
+            time.sleep(0.02)  # a slow consumer: workers run as far ahead as allowed
+            started = [i for _, i, _ in read_log(log)]
+            seen.append(max(started) - batch)
+            # batch k is being consumed: at most k + max_queue_size were ever submitted
+            assert max(started) <= batch + queue_size
+            assert len(started) == len(set(started))
+
+    model().summon(LoggedSequence(log, n=12), epochs=1, verbose=0, shuffle=False,
+                   workers=workers, use_multiprocessing=processes,
+                   max_queue_size=queue_size, callbacks=[Check()])
+    assert max(seen) == queue_size  # the queue did fill up: the bound is what held it
+
+
+def test_per_worker_seeds_reproducible_and_distinct():
+    def run():
+        np.random.seed(123)
+        with OrderedEnqueuer(helpers.NoisySequence(6), use_multiprocessing=True) as enq:
+            enq.start(workers=2, max_queue_size=2)
+            return [x for x, _ in enq.run_pass(range(6))]
+
+    first, second = run(), run()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    # Batches 0 and 1 come from different workers: their random streams must differ.
+    assert not np.array_equal(first[0], first[1])
+
+
+def test_large_batches_travel_through_shared_memory_and_are_released():
+    seq = helpers.BigSequence(n=6)
+    segments = []
+
+    class Look(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            segments.extend(n for n in os.listdir("/dev/shm") if n.startswith(shm_prefix()))
+
+    m = Pile([Daoloth(2, input_shape=(seq.features,))])
+    m.conjure("sgd", "mse")
+    m.summon(seq, epochs=2, verbose=0, workers=2, use_multiprocessing=True,
+             max_queue_size=2, callbacks=[Look()])
+    assert segments  # seen while training
+    assert not [n for n in os.listdir("/dev/shm") if n.startswith(shm_prefix())]
+
+
+def test_sequence_results_match_arrays():
+    x = np.concatenate([helpers.batch(i)[0] for i in range(5)])
+    y = np.random.default_rng(0).normal(size=(20, helpers.CLASSES)).astype("float32")
+
+    class XY(cthulhu.utils.Sequence):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return x[4 * i:4 * i + 4], y[4 * i:4 * i + 4]
+
+    a, b = model(), model()
+    a.summon(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    b.summon(XY(), epochs=2, shuffle=False, verbose=0, workers=2)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert b.evaluate(XY(), verbose=0) == pytest.approx(a.evaluate(x, y, verbose=0))
+    np.testing.assert_array_equal(b.predict(XY()), a.predict(x))
+    assert b.evaluate(XY(), steps=2, verbose=0) == pytest.approx(
+        a.evaluate(x[:8], y[:8], verbose=0))
