@@ -6,10 +6,11 @@ from cthulhu.utils.data_utils import (
     Sequence,
     SequenceEnqueuer,
     WorkerDiedError,
+    WorkerError,
     threadsafe_generator,
 )
 from cthulhu.utils.np_utils import to_categorical
 from cthulhu.utils.progbar import Progbar
 
 __all__ = ["to_categorical", "Progbar", "Sequence", "OrderedEnqueuer", "GeneratorEnqueuer",
-           "SequenceEnqueuer", "WorkerDiedError", "threadsafe_generator"]
+           "SequenceEnqueuer", "WorkerDiedError", "WorkerError", "threadsafe_generator"]

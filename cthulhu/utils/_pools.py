@@ -39,6 +39,11 @@ _pool_ids = itertools.count()
 _live_pools: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
+STARTUP_HINT = ("If it failed at start-up: worker processes import the Sequence's class by "
+                "name, so define it at module level in an importable module, and guard the "
+                "script's entry point with `if __name__ == '__main__':`.")
+
+
 class WorkerDiedError(RuntimeError):
     """A worker process ended while it still had work (e.g. killed by a signal)."""
 
@@ -195,6 +200,10 @@ class ProcessPool:
                 f"pickling it, which failed ({type(err).__name__}: {err}). Define the "
                 f"Sequence class at module level and keep only picklable data in it, or "
                 f"use threads (use_multiprocessing=False).") from err
+        except OSError as err:  # the fork server lost the child while starting it
+            self.close()
+            raise WorkerDiedError(f"a worker process failed to start ({err}). {STARTUP_HINT}"
+                                  ) from err
         except BaseException:
             self.close()
             raise
@@ -206,7 +215,10 @@ class ProcessPool:
     def update(self, sequence: Any) -> None:
         """Send the caller's Sequence again (after its on_epoch_end changed it)."""
         for conn in self._conns:
-            conn.send(("sequence", sequence))
+            try:
+                conn.send(("sequence", sequence))
+            except OSError:
+                self._lost_pipe()
 
     def _slot_for_task(self) -> tuple[int, Optional[str], int]:
         slot = self._free.pop()
@@ -224,24 +236,33 @@ class ProcessPool:
         self._task_slot[task_id] = slot
         conn = self._conns[self._rr]
         self._rr = (self._rr + 1) % len(self._conns)
-        conn.send(("task", task_id, index, slot, name, size))
+        try:
+            conn.send(("task", task_id, index, slot, name, size))
+        except OSError:
+            self._lost_pipe()
 
     def _check_alive(self) -> None:
         for k, proc in enumerate(self._procs):
             if proc.exitcode is not None:
                 code = proc.exitcode
                 how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else \
-                    f"exit code {code}"
+                    f"exit code {code}; its traceback is on stderr. {STARTUP_HINT}"
                 raise WorkerDiedError(f"worker process {k} (pid {proc.pid}) died unexpectedly "
                                       f"({how}) while producing batches")
+
+    def _lost_pipe(self) -> None:
+        """A worker's pipe broke: it died. Name it, with its exit code when it arrives."""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            self._check_alive()
+            time.sleep(0.02)
+        raise WorkerDiedError("a worker process closed its pipe unexpectedly") from None
 
     def _receive(self, conn: Any) -> None:
         try:
             message = conn.recv()
         except (EOFError, OSError):
-            time.sleep(0.05)  # let the exit code arrive, to name the cause
-            self._check_alive()
-            raise WorkerDiedError("a worker process closed its pipe unexpectedly") from None
+            self._lost_pipe()
         kind, task_id = message[0], message[1]
         slot = self._task_slot.pop(task_id)
         if kind == "shm":

@@ -148,23 +148,32 @@ def main(conn, sequence: Any, seed: int, worker: int) -> None:
     np.random.seed(seed)
     slots = _Slots()
     try:
-        while True:
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                return  # the parent is gone
-            kind = message[0]
-            if kind == "stop":
-                return
-            if kind == "sequence":
-                sequence = message[1]
-                continue
-            _, task_id, index, slot, name, size = message
-            try:
-                _answer(conn, slots, task_id, sequence[index], slot, name, size)
-            except Exception as err:  # the message is pickled whole before it is written
-                payload, text = error_message(
-                    err, f"worker process {worker} while computing batch {index}")
-                conn.send(("error", task_id, payload, text))
+        _serve(conn, sequence, worker, slots)
+    except (EOFError, OSError):
+        pass  # the parent is gone (its end of the pipe closed): nothing left to do
     finally:
         slots.close()
+
+
+def _serve(conn, sequence: Any, worker: int, slots: _Slots) -> None:
+    while True:
+        message = conn.recv()
+        kind = message[0]
+        if kind == "stop":
+            return
+        if kind == "sequence":
+            sequence = message[1]
+            continue
+        _, task_id, index, slot, name, size = message
+        where = f"worker process {worker} while computing batch {index}"
+        try:
+            batch = sequence[index]
+        except Exception as err:
+            conn.send(("error", task_id, *error_message(err, where)))
+            continue
+        try:
+            _answer(conn, slots, task_id, batch, slot, name, size)
+        except OSError:
+            raise  # the pipe broke: the parent is gone
+        except Exception as err:  # e.g. a batch that cannot be pickled; a message is
+            conn.send(("error", task_id, *error_message(err, where)))  # pickled whole first

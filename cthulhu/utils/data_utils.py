@@ -33,9 +33,10 @@ from cthulhu.utils._pools import (
     ThreadPool,
     WorkerDiedError,
 )
+from cthulhu.utils._worker import WorkerError
 
 __all__ = ["Sequence", "OrderedEnqueuer", "GeneratorEnqueuer", "SequenceEnqueuer",
-           "threadsafe_generator", "WorkerDiedError"]
+           "threadsafe_generator", "WorkerDiedError", "WorkerError"]
 
 
 class Sequence:

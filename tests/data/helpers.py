@@ -156,3 +156,12 @@ class LockedSequence(Sequence):
 
     def __getitem__(self, index: int) -> tuple:
         return batch(index)
+
+
+class MissingFileSequence(FailingSequence):
+    """Raises an OSError, as a Sequence reading files does."""
+
+    def __getitem__(self, index: int) -> tuple:
+        if index == self.bad:
+            np.load(f"/nonexistent/cthulhu/batch-{index}.npy")
+        return batch(index)

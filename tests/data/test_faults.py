@@ -20,8 +20,8 @@ import cthulhu
 from cthulhu.callbacks import Callback
 from cthulhu.layers import Daoloth
 from cthulhu.models import Pile
-from cthulhu.utils import WorkerDiedError
-from cthulhu.utils._worker import RemoteTraceback, WorkerError
+from cthulhu.utils import WorkerDiedError, WorkerError
+from cthulhu.utils._worker import RemoteTraceback
 from tests.data import helpers
 from tests.data.conftest import assert_no_leftovers
 
@@ -188,3 +188,10 @@ def test_parent_that_ran_openmp_then_starts_process_workers_does_not_hang():
                             text=True, timeout=50)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("done 2")
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_an_os_error_from_a_batch_is_the_users_not_a_dead_worker(processes):
+    with pytest.raises(FileNotFoundError, match="batch-1.npy"):
+        model().summon(helpers.MissingFileSequence(bad=1), verbose=0, workers=2,
+                       use_multiprocessing=processes)

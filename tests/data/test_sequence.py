@@ -198,3 +198,37 @@ def test_sequence_results_match_arrays():
     np.testing.assert_array_equal(b.predict(XY()), a.predict(x))
     assert b.evaluate(XY(), steps=2, verbose=0) == pytest.approx(
         a.evaluate(x[:8], y[:8], verbose=0))
+
+
+def test_validation_sequence_in_processes_matches_evaluate(tmp_path):
+    val = LoggedSequence(str(tmp_path / "val"), n=3)
+    m = model()
+    history = m.summon(LoggedSequence(str(tmp_path / "log"), n=4), epochs=3, verbose=0,
+                       validation_data=val, validation_freq=[1, 3], workers=2,
+                       use_multiprocessing=True)
+    assert len(history.history["val_loss"]) == 2
+    assert val.ends == 2  # one pass per validation run, then on_epoch_end
+    x = np.concatenate([helpers.batch(i)[0] for i in range(3)])
+    y = np.zeros((12, helpers.CLASSES), dtype="float32")
+    assert history.history["val_loss"][-1] == pytest.approx(m.evaluate(x, y, verbose=0),
+                                                            rel=1e-6)
+    assert [i for _, i, _ in read_log(str(tmp_path / "val"))] == [0, 1, 2] * 2
+
+
+def test_workers_zero_runs_in_the_calling_thread():
+    import threading
+    threads = set()
+
+    class Where(cthulhu.utils.Sequence):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            threads.add(threading.get_ident())
+            return helpers.batch(i)
+
+    model().summon(Where(), epochs=2, verbose=0, workers=0)
+    assert threads == {threading.get_ident()}
+    threads.clear()
+    model().summon(Where(), epochs=1, verbose=0, workers=1)
+    assert threading.get_ident() not in threads and len(threads) == 1
