@@ -4,7 +4,7 @@ workers=0, 2 thread workers and 2 process workers, optionally against tf-keras.
 Usage::
 
     python bench/pipeline.py [--against keras] [--repeats 3] [--batches 60]
-                             [--work-ms 5] [--epochs 2]
+                             [--work-ms 5] [--epochs 2] [--threads N]
 
 The model is the W1 workload of bench/mlp.py (784-512-512-10, Adam, batch 128). The
 Sequence holds 60,000 synthetic images; each ``__getitem__`` gathers 128 of them and
@@ -116,8 +116,11 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed call")
     parser.add_argument("--work-ms", type=float, default=5.0,
                         help="CPU milliseconds of augmentation per batch")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="thread count for cthulhu and TensorFlow (default: theirs)")
     args = parser.parse_args(argv)
-    if min(args.repeats, args.batches, args.epochs) < 1 or args.work_ms <= 0:
+    if min(args.repeats, args.batches, args.epochs, args.threads or 1) < 1 or \
+            args.work_ms <= 0:
         parser.error("--repeats, --batches, --epochs and --work-ms must be positive")
     return args
 
@@ -136,10 +139,11 @@ def main(argv=None):
               platform.python_version(), np.__version__, os.cpu_count(),
               workload.batch_size, reps, ms, args.epochs, args.batches, args.repeats),
           flush=True)
-    results = {"cthulhu": run("cthulhu", CthulhuBackend(), CthulhuAugmented, x, y, args,
+    results = {"cthulhu": run("cthulhu", CthulhuBackend(args.threads), CthulhuAugmented, x, y, args,
                               reps)}
     if args.against:
-        results["keras"] = run("keras", KerasBackend(), keras_sequence(), x, y, args, reps)
+        results["keras"] = run("keras", KerasBackend(args.threads), keras_sequence(), x, y,
+                               args, reps)
     print()
     print("%-14s %12s %12s %8s" % ("setting", "cthulhu", "keras", "ratio"))
     for label, _, _ in SETTINGS:

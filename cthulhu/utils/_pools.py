@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import itertools
 import multiprocessing
 import os
@@ -34,6 +35,7 @@ JOIN_SECONDS = 5.0  # how long close() lets workers finish before terminating th
 # so worker processes never start with plain fork.
 START_METHODS = ("forkserver", "spawn")
 SHM_PREFIX = "cthulhu_"
+SHARE_MIN_BYTES = 1 << 20  # Sequence arrays from this size on are shared, not copied
 
 _pool_ids = itertools.count()
 _live_pools: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -149,11 +151,19 @@ class ThreadPool:
 
 
 class _Slot:
-    """One shared-memory segment, created and unlinked by the parent only."""
+    """One shared-memory segment, created and unlinked by the parent only. Its memory is
+    reserved up front: a full /dev/shm fails here (OSError), not later with a SIGBUS."""
 
     def __init__(self, name: str, size: int) -> None:
         self.shm = shared_memory.SharedMemory(name=name, create=True, size=size)
         self.name, self.size = name, size
+        fd = getattr(self.shm, "_fd", -1)
+        if fd >= 0 and hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(fd, 0, size)
+            except OSError:
+                self.release()
+                raise
 
     def release(self) -> None:
         try:
@@ -161,6 +171,27 @@ class _Slot:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self.shm.unlink()
+
+
+class _SharingPickler(pickle.Pickler):
+    """Pickles a Sequence with each large array moved to a shared-memory segment, so that
+    workers map the data instead of each unpickling a copy of it."""
+
+    def __init__(self, file: Any, pool: ProcessPool) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pool = pool
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is not np.ndarray or obj.nbytes < SHARE_MIN_BYTES or \
+                obj.dtype.hasobject or not self.pool.can_share:
+            return NotImplemented
+        try:
+            slot = self.pool.new_segment(obj.nbytes, "d")
+        except OSError:
+            self.pool.can_share = False  # no room in /dev/shm: plain pickling
+            return NotImplemented
+        np.ndarray(obj.shape, obj.dtype, buffer=slot.shm.buf)[...] = obj
+        return _worker.attach_array, (slot.name, obj.shape, obj.dtype.str)
 
 
 class ProcessPool:
@@ -180,13 +211,16 @@ class ProcessPool:
         self._closed = False
         self._procs: list[Any] = []
         self._conns: list[Any] = []
+        self._data: list[_Slot] = []  # the shared arrays of the current Sequence
+        self.can_share = os.path.isdir("/dev/shm")
         _live_pools.add(self)
         seeds = np.random.SeedSequence(seed).generate_state(workers)
         try:
+            payload = self._dumps(sequence)
             for k in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
                 proc = ctx.Process(target=_worker.main, name=f"cthulhu-worker-{k}",
-                                   args=(child, sequence, int(seeds[k]), k), daemon=True)
+                                   args=(child, payload, int(seeds[k]), k), daemon=True)
                 self._procs.append(proc)
                 self._conns.append(parent)
                 try:
@@ -212,23 +246,44 @@ class ProcessPool:
     def pids(self) -> list[int]:
         return [p.pid for p in self._procs]
 
+    def new_segment(self, size: int, kind: str) -> _Slot:
+        name = f"{shm_prefix()}{self._id}_{kind}{next(self._names)}"
+        slot = _Slot(name, max(size, 1))
+        if kind == "d":
+            self._data.append(slot)
+        return slot
+
+    def _dumps(self, sequence: Any) -> bytes:
+        buffer = io.BytesIO()
+        _SharingPickler(buffer, self).dump(sequence)
+        return buffer.getvalue()
+
     def update(self, sequence: Any) -> None:
-        """Send the caller's Sequence again (after its on_epoch_end changed it)."""
+        """Send the caller's Sequence again (after its on_epoch_end changed it); its arrays
+        go to new segments (the workers are idle between passes), the old ones are freed."""
+        old, self._data = self._data, []
+        payload = self._dumps(sequence)
         for conn in self._conns:
             try:
-                conn.send(("sequence", sequence))
+                conn.send(("sequence", payload))
             except OSError:
                 self._lost_pipe()
+        for slot in old:  # unlinked now; workers unmap them when they drop the old data
+            slot.release()
 
     def _slot_for_task(self) -> tuple[int, Optional[str], int]:
         slot = self._free.pop()
         held = self._slots[slot]
-        if self._want >= _worker.SHM_MIN_BYTES and (held is None or held.size < self._want):
+        if self.can_share and self._want >= _worker.SHM_MIN_BYTES and (
+                held is None or held.size < self._want):
             if held is not None:
                 held.release()
-            size = -(-int(self._want * 1.25) // 65536) * 65536
-            name = f"{shm_prefix()}{self._id}_{slot}_{next(self._names)}"
-            self._slots[slot] = held = _Slot(name, size)
+                self._slots[slot] = held = None
+            try:
+                held = self.new_segment(-(-int(self._want * 1.25) // 65536) * 65536, "b")
+            except OSError:
+                self.can_share = False  # no room in /dev/shm: batches go through the pipe
+            self._slots[slot] = held
         return slot, (held.name if held else None), (held.size if held else 0)
 
     def submit(self, task_id: int, index: int) -> None:
@@ -314,10 +369,11 @@ class ProcessPool:
                 proc.join(1.0)
         for conn in self._conns:
             conn.close()
-        for slot in self._slots:
+        for slot in self._slots + self._data:
             if slot is not None:
                 slot.release()
         self._slots = [None] * len(self._slots)
+        self._data = []
         self._results.clear()
         _sweep_segments(f"{shm_prefix()}{self._id}_")
         _live_pools.discard(self)

@@ -10,6 +10,8 @@ fork server preloads it, so each worker starts from a process that never ran Ope
 
 from __future__ import annotations
 
+import mmap
+import os
 import pickle
 import random
 import signal
@@ -76,6 +78,18 @@ def read_slot(buf: memoryview, specs: list) -> list:
     return out
 
 
+def attach_array(name: str, shape: tuple, dtype: str) -> np.ndarray:
+    """An array of the Sequence's data that the parent put in shared memory, mapped
+    copy-on-write: writes stay private to this worker, as they would after a fork."""
+    fd = os.open(os.path.join("/dev/shm", name), os.O_RDONLY)
+    try:
+        count = int(np.prod(shape))
+        mm = mmap.mmap(fd, count * np.dtype(dtype).itemsize, access=mmap.ACCESS_COPY)
+    finally:
+        os.close(fd)
+    return np.frombuffer(mm, dtype=dtype, count=count).reshape(shape)
+
+
 class RemoteTraceback(Exception):
     """The formatted traceback of an exception raised in a worker process; the original
     exception is re-raised in the parent with this as its ``__cause__``."""
@@ -140,15 +154,16 @@ def _answer(conn, slots: _Slots, task_id: int, batch: Any, slot: int, name: Any,
         conn.send(("pickle", task_id, batch, nbytes))
 
 
-def main(conn, sequence: Any, seed: int, worker: int) -> None:
-    """Entry point of a worker process (module-level, so that it pickles by name)."""
+def main(conn, payload: bytes, seed: int, worker: int) -> None:
+    """Entry point of a worker process (module-level, so that it pickles by name).
+    ``payload`` is the pickled Sequence (its large arrays refer to shared memory)."""
     # Ctrl-C reaches the whole process group: the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     random.seed(seed)
     np.random.seed(seed)
     slots = _Slots()
     try:
-        _serve(conn, sequence, worker, slots)
+        _serve(conn, pickle.loads(payload), worker, slots)
     except (EOFError, OSError):
         pass  # the parent is gone (its end of the pipe closed): nothing left to do
     finally:
@@ -162,7 +177,7 @@ def _serve(conn, sequence: Any, worker: int, slots: _Slots) -> None:
         if kind == "stop":
             return
         if kind == "sequence":
-            sequence = message[1]
+            sequence = pickle.loads(message[1])
             continue
         _, task_id, index, slot, name, size = message
         where = f"worker process {worker} while computing batch {index}"

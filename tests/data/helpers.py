@@ -165,3 +165,25 @@ class MissingFileSequence(FailingSequence):
         if index == self.bad:
             np.load(f"/nonexistent/cthulhu/batch-{index}.npy")
         return batch(index)
+
+
+class DataSequence(Sequence):
+    """Holds its data set (2 MB) the way users do; batch i is rows 4i..4i+3. A worker
+    scribbles on its copy of the spare last row; ``on_epoch_end`` changes the data in
+    place."""
+
+    def __init__(self, n: int = 4) -> None:
+        self.n = n
+        self.data = np.repeat(np.arange(4 * n + 1, dtype="float32"), 2 ** 19 // n).reshape(
+            4 * n + 1, -1)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> tuple:
+        rows = self.data[4 * index:4 * index + 4, :FEATURES].copy()
+        self.data[-1] = -1.0  # must stay private to this worker (fork semantics)
+        return rows, np.zeros((4, CLASSES), dtype="float32")
+
+    def on_epoch_end(self) -> None:
+        self.data += 100.0

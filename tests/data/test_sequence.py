@@ -235,3 +235,18 @@ def test_workers_zero_runs_in_the_calling_thread():
     threads.clear()
     model().summon(Where(), epochs=1, verbose=0, workers=1)
     assert threading.get_ident() not in threads and len(threads) == 1
+
+
+def test_sequence_data_is_shared_copy_on_write_and_updated_between_epochs():
+    seq = helpers.DataSequence(n=4)
+    assert seq.data.nbytes >= 2 ** 20  # large enough to be shared, not pickled
+    with OrderedEnqueuer(seq, use_multiprocessing=True) as enqueuer:
+        enqueuer.start(workers=2, max_queue_size=2)
+        first = [x[:, 0] for x, _ in enqueuer.run_pass(range(4))]
+        names = [n for n in os.listdir("/dev/shm") if n.startswith(shm_prefix())]
+        enqueuer.end_pass()
+        second = [x[:, 0] for x, _ in enqueuer.run_pass(range(4))]
+    assert names  # the data went through shared memory
+    np.testing.assert_array_equal(np.concatenate(first), np.arange(16))
+    np.testing.assert_array_equal(np.concatenate(second), np.arange(16) + 100)
+    assert seq.data[-1].min() == 116.0  # the workers' writes never reached the parent
