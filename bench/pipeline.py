@@ -3,7 +3,7 @@ workers=0, 2 thread workers and 2 process workers, optionally against tf-keras.
 
 Usage::
 
-    python bench/pipeline.py [--against keras] [--repeats 3] [--batches 60]
+    python bench/pipeline.py [--against keras] [--repeats 3] [--batches 200]
                              [--work-ms 5] [--epochs 2] [--threads N]
 
 The model is the W1 workload of bench/mlp.py (784-512-512-10, Adam, batch 128). The
@@ -92,8 +92,10 @@ def run(name, backend, seq_class, x, y, args, reps):
     fit = model.summon if name == "cthulhu" else model.fit
     results = {}
     warm = seq_class(x, y, workload.batch_size, 10, reps)
-    fit(warm, epochs=1, verbose=0, workers=0)
+    fit(warm, epochs=1, verbose=0, workers=1)
     for label, workers, processes in SETTINGS:
+        if workers == 0 and name == "keras":
+            continue  # tf-keras rejects workers=0 ("Expected workers to be positive")
         seq = seq_class(x, y, workload.batch_size, args.batches, reps)
         rates = []
         for _ in range(args.repeats):
@@ -112,7 +114,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Sequence pipeline throughput benchmark.")
     parser.add_argument("--against", choices=["keras"], default=None)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batches", type=int, default=60, help="batches per epoch")
+    parser.add_argument("--batches", type=int, default=200, help="batches per epoch")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed call")
     parser.add_argument("--work-ms", type=float, default=5.0,
                         help="CPU milliseconds of augmentation per batch")
@@ -152,6 +154,8 @@ def main(argv=None):
         print("%-14s %12.0f %12s %8s" % (label, c, "-" if k is None else "%.0f" % k,
                                          "-" if k is None else "%.2f" % (c / k)))
     base = results["cthulhu"]["workers=0"]
+    if args.against:
+        print("tf-keras 2.21 rejects workers=0, so its first row is empty.")
     print("cthulhu speed-up over workers=0: 2 threads %.2fx, 2 processes %.2fx" % (
         results["cthulhu"]["2 threads"] / base, results["cthulhu"]["2 processes"] / base))
     return 0

@@ -352,7 +352,6 @@ class ProcessPool:
         more than once."""
         if self._closed:
             return
-        self._closed = True
         for conn in self._conns:
             with contextlib.suppress(OSError, ValueError):
                 conn.send(("stop",))
@@ -376,6 +375,7 @@ class ProcessPool:
         self._data = []
         self._results.clear()
         _sweep_segments(f"{shm_prefix()}{self._id}_")
+        self._closed = True  # only now: a close interrupted half-way can be run again
         _live_pools.discard(self)
 
 
