@@ -193,7 +193,9 @@ class OrderedEnqueuer(SequenceEnqueuer):
 
     def end_pass(self) -> None:
         """Between passes: ``on_epoch_end`` here, then (processes) the updated Sequence
-        goes to every worker."""
+        goes to every worker. Batches still computing for a pass left early are collected
+        first: no worker may read the Sequence while it changes."""
+        self._drain()
         self.sequence.on_epoch_end()
         if isinstance(self._pool, ProcessPool) and _overrides_on_epoch_end(self.sequence):
             self._pool.update(self.sequence)

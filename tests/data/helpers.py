@@ -34,13 +34,13 @@ class LoggedSequence(Sequence):
         return self.n
 
     def __getitem__(self, index: int) -> tuple:
+        if self.delay:
+            time.sleep(self.delay)
         fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        try:
+        try:  # the epoch as the batch ends: it must not change under a running batch
             os.write(fd, f"{self.epoch}:{index}:{os.getpid()}\n".encode())
         finally:
             os.close(fd)
-        if self.delay:
-            time.sleep(self.delay)
         return batch(index, self.rows, self.features)
 
     def on_epoch_end(self) -> None:

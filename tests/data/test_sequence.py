@@ -250,3 +250,21 @@ def test_sequence_data_is_shared_copy_on_write_and_updated_between_epochs():
     np.testing.assert_array_equal(np.concatenate(first), np.arange(16))
     np.testing.assert_array_equal(np.concatenate(second), np.arange(16) + 100)
     assert seq.data[-1].min() == 116.0  # the workers' writes never reached the parent
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_stop_training_mid_epoch_then_on_epoch_end_waits_for_running_batches(tmp_path,
+                                                                            processes):
+    class Stop(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                self.model.stop_training = True
+
+    log = str(tmp_path / "log")
+    seq = LoggedSequence(log, n=10, delay=0.02)
+    history = model().summon(seq, epochs=3, verbose=0, workers=2, shuffle=False,
+                             use_multiprocessing=processes, max_queue_size=4,
+                             callbacks=[Stop()])
+    assert len(history.history["loss"]) == 1 and seq.ends == 1
+    # Batches submitted ahead were computed with the epoch-0 state, none after the change.
+    assert {e for e, _, _ in read_log(log)} == {0}
