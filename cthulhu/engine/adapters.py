@@ -21,7 +21,7 @@ from cthulhu.utils.data_utils import GeneratorEnqueuer, OrderedEnqueuer
 
 def is_batch_data(x: Any) -> bool:
     """True for a Sequence or a generator/iterator (data that comes batch by batch)."""
-    if isinstance(x, (np.ndarray, list, tuple, dict)) or x is None:
+    if isinstance(x, (np.ndarray, list, tuple, dict, str, bytes, range)) or x is None:
         return False
     return inspect.isgenerator(x) or hasattr(x, "__next__") or (
         hasattr(x, "__getitem__") and hasattr(x, "__len__") and not hasattr(x, "shape"))

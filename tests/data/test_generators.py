@@ -215,6 +215,11 @@ def test_generator_queue_is_bounded():
 
     class Check(Callback):
         def on_train_batch_begin(self, batch, logs=None):
+            # batch + 1 batches consumed: wait (at most 2 s) until the threads have produced
+            # max_queue_size more, then a little longer to overshoot if they can.
+            deadline = time.monotonic() + 2.0
+            while len(produced) < batch + 1 + 3 and time.monotonic() < deadline:
+                time.sleep(0.002)
             time.sleep(0.01)
             with lock:
                 over.append(len(produced) - (batch + 1))
