@@ -95,8 +95,10 @@ def run_epoch(model: Any, source: Any, callbacks: CallbackList,
 
 
 def evaluate_source(model: Any, source: Any, verbose: int,
-                    callbacks: Optional[CallbackList] = None) -> list[float]:
-    """Scores over the batches of ``source`` (one epoch of it)."""
+                    callbacks: Optional[CallbackList] = None,
+                    empty_ok: bool = False) -> Optional[list[float]]:
+    """Scores over the batches of ``source`` (one epoch of it); None when it had no batch
+    and ``empty_ok`` (validation from a generator that ran out), else a ValueError."""
     names = model._output_names("test")
     plan: Any = None
     logs: Optional[Accumulator] = None
@@ -123,6 +125,8 @@ def evaluate_source(model: Any, source: Any, verbose: int,
             callbacks.call("on_test_batch_end", step,
                            {"batch": step, "size": rows, **logs.result()})
     source.end_epoch()
+    if logs is None and empty_ok:
+        return None
     if logs is None:
         raise ValueError(f"No batch to evaluate: the {getattr(source, 'what', 'data')} "
                          f"yielded nothing")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -297,8 +298,14 @@ class TrainableModel:
                 adapters.warn_ran_out(source.what, 0, epoch)
                 break
             if val is not None and epoch in validate_after:
-                scores = loops.evaluate_source(self, val, 0, cbs)
-                logs.update({f"val_{k}": v for k, v in zip(names, scores)})
+                scores = loops.evaluate_source(self, val, 0, cbs, empty_ok=True)
+                if scores is None:
+                    warnings.warn(f"The validation {val.what} had no batch left: no "
+                                  f"validation after epoch {epoch + 1}. Give "
+                                  f"validation_steps and a generator that loops forever.",
+                                  stacklevel=3)
+                else:
+                    logs.update({f"val_{k}": v for k, v in zip(names, scores)})
             if progbar is not None:
                 progbar.update(steps, list(logs.items()), finalize=True)
             cbs.call("on_epoch_end", epoch, logs)

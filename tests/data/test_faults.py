@@ -195,3 +195,22 @@ def test_an_os_error_from_a_batch_is_the_users_not_a_dead_worker(processes):
     with pytest.raises(FileNotFoundError, match="batch-1.npy"):
         model().summon(helpers.MissingFileSequence(bad=1), verbose=0, workers=2,
                        use_multiprocessing=processes)
+
+
+def test_keyboard_interrupt_with_a_generator_thread():
+    class CtrlC(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                raise KeyboardInterrupt
+
+    def forever():
+        while True:
+            time.sleep(0.005)
+            yield helpers.batch(0)
+
+    m = model()
+    with pytest.raises(KeyboardInterrupt):
+        m.summon(forever(), steps_per_epoch=10, epochs=2, verbose=0, workers=1,
+                 callbacks=[CtrlC()])
+    assert_no_leftovers()
+    usable(m)

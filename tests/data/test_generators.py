@@ -284,3 +284,14 @@ def test_progress_bar_without_a_known_step_count(capsys):
     model().summon(iter(batches([4] * 3)), epochs=1, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/1" in out and "loss" in out
+
+
+def test_a_finite_validation_generator_validates_once_then_warns():
+    def forever():
+        while True:
+            yield from batches([4, 4])
+
+    with pytest.warns(UserWarning, match="validation generator had no batch left"):
+        history = model().summon(forever(), steps_per_epoch=2, epochs=3, verbose=0,
+                                 validation_data=iter(batches([4, 4], seed=2)))
+    assert len(history.history["loss"]) == 3 and len(history.history["val_loss"]) == 1
