@@ -276,3 +276,24 @@ def test_stop_training_mid_epoch_then_on_epoch_end_waits_for_running_batches(tmp
     assert len(history.history["loss"]) == 1 and seq.ends == 1
     # Batches submitted ahead were computed with the epoch-0 state, none after the change.
     assert {e for e, _, _ in read_log(log)} == {0}
+
+
+def test_process_training_is_reproducible_from_one_seed():
+    def run():
+        np.random.seed(7)
+        m = model(seed=7)
+        m.summon(helpers.NoisySequence(6), epochs=2, verbose=0, workers=2,
+                 use_multiprocessing=True, shuffle=True)
+        return m.get_weights()
+
+    for a, b in zip(run(), run()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_spawn_start_method_works_too(monkeypatch, tmp_path):
+    from cthulhu.utils import _pools
+    monkeypatch.setattr(_pools, "START_METHODS", ("spawn",))
+    seq = LoggedSequence(str(tmp_path / "log"), n=3)
+    got = sum_model().predict(seq, workers=1, use_multiprocessing=True)
+    np.testing.assert_array_equal(got[::4, 0], np.arange(3) * helpers.FEATURES)
+    assert {pid for _, _, pid in read_log(str(tmp_path / "log"))} != {os.getpid()}
