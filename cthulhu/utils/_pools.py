@@ -36,6 +36,7 @@ JOIN_SECONDS = 5.0  # how long close() lets workers finish before terminating th
 START_METHODS = ("forkserver", "spawn")
 SHM_PREFIX = "cthulhu_"
 SHARE_MIN_BYTES = 1 << 20  # Sequence arrays from this size on are shared, not copied
+WORKER_NICE = 10  # worker processes yield the cores to the training step (0: do not)
 
 _pool_ids = itertools.count()
 _live_pools: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -220,7 +221,8 @@ class ProcessPool:
             for k in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
                 proc = ctx.Process(target=_worker.main, name=f"cthulhu-worker-{k}",
-                                   args=(child, payload, int(seeds[k]), k), daemon=True)
+                                   args=(child, payload, int(seeds[k]), k, WORKER_NICE),
+                                   daemon=True)
                 self._procs.append(proc)
                 self._conns.append(parent)
                 try:

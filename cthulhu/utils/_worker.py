@@ -154,11 +154,15 @@ def _answer(conn, slots: _Slots, task_id: int, batch: Any, slot: int, name: Any,
         conn.send(("pickle", task_id, batch, nbytes))
 
 
-def main(conn, payload: bytes, seed: int, worker: int) -> None:
+def main(conn, payload: bytes, seed: int, worker: int, nice: int = 0) -> None:
     """Entry point of a worker process (module-level, so that it pickles by name).
     ``payload`` is the pickled Sequence (its large arrays refer to shared memory)."""
     # Ctrl-C reaches the whole process group: the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice and hasattr(os, "nice"):
+        # The training step's OpenMP threads must not wait for a core a worker holds: a
+        # parallel region stalls until its last thread runs. Workers use what is left.
+        os.nice(nice)
     random.seed(seed)
     np.random.seed(seed)
     slots = _Slots()

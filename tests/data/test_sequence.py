@@ -297,3 +297,20 @@ def test_spawn_start_method_works_too(monkeypatch, tmp_path):
     got = sum_model().predict(seq, workers=1, use_multiprocessing=True)
     np.testing.assert_array_equal(got[::4, 0], np.arange(3) * helpers.FEATURES)
     assert {pid for _, _, pid in read_log(str(tmp_path / "log"))} != {os.getpid()}
+
+
+def test_worker_processes_yield_the_cores_to_training():
+    import multiprocessing
+
+    from cthulhu.utils import _pools
+    niceness = []
+
+    class Look(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            niceness.extend(os.getpriority(os.PRIO_PROCESS, p.pid)
+                            for p in multiprocessing.active_children())
+
+    model().summon(helpers.SlowSequence(slow=-1, seconds=0, n=3), verbose=0, workers=2,
+                   use_multiprocessing=True, callbacks=[Look()])
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert niceness and set(niceness) == {min(19, mine + _pools.WORKER_NICE)}
