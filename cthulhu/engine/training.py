@@ -270,9 +270,8 @@ class TrainableModel:
                 len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or "
                              "(x_val, y_val, val_sample_weight), a generator or a Sequence")
-        else:
-            sw = validation_data[2] if len(validation_data) == 3 else None
-            arrays = self._arrays(validation_data[0], validation_data[1], sw)
+        sw = validation_data[2] if len(validation_data) == 3 else None
+        arrays = self._arrays(validation_data[0], validation_data[1], sw)
         return adapters.SliceSource(arrays, batch_size, validation_steps)
 
     def _summon_loop(self, source, val, validate_after: set, epochs: int, initial_epoch: int,
