@@ -187,3 +187,11 @@ class DataSequence(Sequence):
 
     def on_epoch_end(self) -> None:
         self.data += 100.0
+
+
+class UnpicklableBatchSequence(FailingSequence):
+    """Returns a batch a worker process cannot send back (it holds a lambda)."""
+
+    def __getitem__(self, index: int) -> tuple:
+        x, y = batch(index)
+        return x, y, {"weights": lambda: None}

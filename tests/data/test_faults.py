@@ -214,3 +214,10 @@ def test_keyboard_interrupt_with_a_generator_thread():
                  callbacks=[CtrlC()])
     assert_no_leftovers()
     usable(m)
+
+
+def test_a_batch_that_cannot_be_pickled_is_reported_by_the_worker():
+    with pytest.raises(AttributeError, match="Can't pickle local object") as info:
+        model().summon(helpers.UnpicklableBatchSequence(bad=-1), verbose=0, workers=1,
+                       use_multiprocessing=True)
+    assert isinstance(info.value.__cause__, RemoteTraceback)
