@@ -26,13 +26,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cthulhu.utils._pools import (
-    POLL_SECONDS,
-    InlinePool,
-    ProcessPool,
-    ThreadPool,
-    WorkerDiedError,
-)
+from cthulhu.utils._pools import POLL_SECONDS, InlinePool, ThreadPool, WorkerDiedError
+from cthulhu.utils._process_pool import ProcessPool
 from cthulhu.utils._worker import WorkerError
 
 __all__ = ["Sequence", "OrderedEnqueuer", "GeneratorEnqueuer", "SequenceEnqueuer",

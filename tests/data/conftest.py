@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cthulhu.utils._pools import shm_prefix
+from cthulhu.utils._shm import shm_prefix
 
 TIME_LIMIT = 60.0
 

@@ -14,7 +14,7 @@ from cthulhu.callbacks import Callback
 from cthulhu.layers import Daoloth
 from cthulhu.models import Pile
 from cthulhu.utils import OrderedEnqueuer
-from cthulhu.utils._pools import shm_prefix
+from cthulhu.utils._shm import shm_prefix
 from tests.data import helpers
 from tests.data.helpers import LoggedSequence, read_log
 
@@ -291,8 +291,8 @@ def test_process_training_is_reproducible_from_one_seed():
 
 
 def test_spawn_start_method_works_too(monkeypatch, tmp_path):
-    from cthulhu.utils import _pools
-    monkeypatch.setattr(_pools, "START_METHODS", ("spawn",))
+    from cthulhu.utils import _process_pool
+    monkeypatch.setattr(_process_pool, "START_METHODS", ("spawn",))
     seq = LoggedSequence(str(tmp_path / "log"), n=3)
     got = sum_model().predict(seq, workers=1, use_multiprocessing=True)
     np.testing.assert_array_equal(got[::4, 0], np.arange(3) * helpers.FEATURES)
@@ -302,7 +302,7 @@ def test_spawn_start_method_works_too(monkeypatch, tmp_path):
 def test_worker_processes_yield_the_cores_to_training():
     import multiprocessing
 
-    from cthulhu.utils import _pools
+    from cthulhu.utils import _process_pool
     niceness = []
 
     class Look(Callback):
@@ -313,4 +313,4 @@ def test_worker_processes_yield_the_cores_to_training():
     model().summon(helpers.SlowSequence(slow=-1, seconds=0, n=3), verbose=0, workers=2,
                    use_multiprocessing=True, callbacks=[Look()])
     mine = os.getpriority(os.PRIO_PROCESS, 0)
-    assert niceness and set(niceness) == {min(19, mine + _pools.WORKER_NICE)}
+    assert niceness and set(niceness) == {min(19, mine + _process_pool.WORKER_NICE)}
