@@ -58,6 +58,37 @@ class Augmented:
         return images.reshape(len(rows), -1), self.y[rows]
 
 
+def _spin_numpy(n=1500):
+    a = np.random.default_rng(0).standard_normal((128, 784)).astype(np.float32)
+    start = time.perf_counter()
+    for _ in range(n):
+        a = np.clip(a * 1.01 + 0.1, -3.0, 3.0)
+    return time.perf_counter() - start
+
+
+def _timed_spin(go, results):
+    go.wait()
+    results.put(_spin_numpy())
+
+
+def available_parallelism():
+    """Two processes doing the same numpy work at once, against one alone: ~2 on a quiet
+    2-core machine, ~1 when other jobs hold the cores (extra workers cannot help then)."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("spawn")
+    alone = _spin_numpy()
+    go, results = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_timed_spin, args=(go, results)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # both started and waiting
+    go.set()
+    together = max(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join()
+    return 2 * alone / together
+
+
 def calibrate(data, target_ms):
     """Repetitions of the augmentation that make one batch cost about target_ms."""
     data.reps = 1
@@ -136,6 +167,7 @@ def main(argv=None):
     x = rng.standard_normal((workload.samples, workload.inputs), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, workload.samples)]
     reps, ms = calibrate(Augmented(x, y, workload.batch_size, 10, 1), args.work_ms)
+    print("parallelism available now (2 processes vs 1): %.2fx" % available_parallelism())
     print("python %s, numpy %s, %s cpus; W1, batch %d; __getitem__: %d augmentation passes, "
           "%.1f ms per batch; %d epochs x %d batches per timed call, repeats=%d" % (
               platform.python_version(), np.__version__, os.cpu_count(),
@@ -158,6 +190,7 @@ def main(argv=None):
         print("tf-keras 2.21 rejects workers=0, so its first row is empty.")
     print("cthulhu speed-up over workers=0: 2 threads %.2fx, 2 processes %.2fx" % (
         results["cthulhu"]["2 threads"] / base, results["cthulhu"]["2 processes"] / base))
+    print("parallelism available at the end: %.2fx" % available_parallelism())
     return 0
 
 
