@@ -1,8 +1,10 @@
-"""The loops over array data: training epochs, evaluation and prediction.
+"""The loops: training epochs, evaluation and prediction, over any batch source
+(cthulhu.engine.adapters: arrays, generators, Sequences).
 
-Each step is: copy the batch rows into the plan's input buffers (native gather), run the
-plan (one native call), read the scalar outputs. Nothing else happens per step unless a
-progress bar or a per-batch callback asks for it.
+Each step is: copy the batch into the plan's input buffers (a native gather for arrays),
+run the plan (one native call), read the scalar outputs. Nothing else happens per step
+unless a progress bar or a per-batch callback asks for it. A batch larger than the plan
+grows the plan (generators may yield batches of any size).
 """
 
 from __future__ import annotations
@@ -12,20 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu.callbacks import CallbackList
-from cthulhu.engine.data import BatchFeeder, BatchStream
 from cthulhu.utils.progbar import Progbar
-
-
-def _n_steps(n: int, batch_size: int) -> int:
-    return (n + batch_size - 1) // batch_size
-
-
-def _limit_steps(available: int, steps: Optional[int]) -> int:
-    if steps is None:
-        return available
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    return min(steps, available)
 
 
 class Accumulator:
@@ -65,97 +54,129 @@ class Accumulator:
         return out
 
 
-def run_epoch(model: Any, arrays: list[np.ndarray], stream: BatchStream,
-              callbacks: CallbackList, progbar: Optional[Progbar]) -> dict[str, float]:
-    """One epoch over ``arrays``: the plan's inputs (x's, then each output's y and weights),
-    in the batches ``stream`` gives."""
-    capacity = min(stream.batch_size, stream.n)
-    plan = model._plan("train", capacity)
-    logs = Accumulator(plan, model._output_names("train"))
-    feeder = BatchFeeder(arrays)
+def _plan_for(model: Any, mode: str, source: Any, rows: int, plan: Any) -> Any:
+    """The plan of ``mode`` with room for ``rows`` rows (grown at least twofold when a batch
+    outgrows it, so that slowly growing batches do not rebuild it each time)."""
+    if plan is not None and rows > plan.capacity:
+        rows = max(rows, 2 * plan.capacity)
+    return model._plan(mode, max(rows, source.capacity or 0))
+
+
+def run_epoch(model: Any, source: Any, callbacks: CallbackList,
+              progbar: Optional[Progbar]) -> tuple[dict[str, float], int]:
+    """One training epoch over the batches of ``source``; returns the epoch logs and the
+    number of batches (0 when the source had nothing left)."""
+    names = model._output_names("train")
+    plan: Any = None
+    logs: Optional[Accumulator] = None
     per_batch = callbacks.active
-    for step, batch in enumerate(stream.epoch()):
-        rows = len(batch)
+    steps = 0
+    for step, (rows, batch) in enumerate(source.batches()):
         if per_batch:
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
-            if model.optimizer.version != model._optimizer_version:  # e.g. a new lr
-                plan = model._plan("train", capacity)
-                logs.bind(plan)
-        feeder.gather(batch, plan.inputs)
+        if plan is None or rows > plan.capacity or (
+                per_batch and model.optimizer.version != model._optimizer_version):
+            plan = _plan_for(model, "train", source, rows, plan)  # e.g. after a new lr
+            if logs is None:
+                logs = Accumulator(plan, names)
+            logs.bind(plan)
+        source.feed(batch, plan.inputs)
         model._run_plan("train", rows)
         logs.add(rows)
+        steps = step + 1
         if progbar is not None:  # the caller finalizes it, after validation
-            progbar.update(step + 1, list(logs.result().items()), finalize=False)
+            progbar.update(steps, list(logs.result().items()), finalize=False)
         if per_batch:
             callbacks.call("on_train_batch_end", step,
                            {"batch": step, "size": rows, **logs.last_batch()})
         if model.stop_training:
             break
-    return logs.result()
+    return (logs.result() if logs is not None else {}), steps
 
 
-def evaluate_arrays(model: Any, arrays: list[np.ndarray], batch_size: int, verbose: int,
+def evaluate_source(model: Any, source: Any, verbose: int,
                     callbacks: Optional[CallbackList] = None,
-                    steps: Optional[int] = None) -> list[float]:
-    """Scores over the data, or over its first ``steps`` batches."""
-    n = len(arrays[0])
-    plan = model._plan("test", min(batch_size, max(n, 1)))
+                    empty_ok: bool = False) -> Optional[list[float]]:
+    """Scores over the batches of ``source`` (one epoch of it); None when it had no batch
+    and ``empty_ok`` (validation from a generator that ran out), else a ValueError."""
     names = model._output_names("test")
-    logs = Accumulator(plan, names)
-    feeder = BatchFeeder(arrays)
-    steps = _limit_steps(_n_steps(n, plan.capacity), steps)
-    progbar = Progbar(steps, verbose=verbose, stateful_metrics=names) if verbose else None
+    plan: Any = None
+    logs: Optional[Accumulator] = None
+    progbar = Progbar(source.steps, verbose=verbose, stateful_metrics=names) \
+        if verbose else None
     per_batch = callbacks is not None and callbacks.overrides("on_test_batch_begin",
                                                               "on_test_batch_end")
     if callbacks is not None:
         callbacks.call("on_test_begin", {})
-    for step in range(steps):
-        start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
+    for step, (rows, batch) in enumerate(source.batches()):
         if per_batch:
-            callbacks.call("on_test_batch_begin", step, {"batch": step, "size": stop - start})
-        feeder.slice(start, stop, plan.inputs)
-        model._run_plan("test", stop - start)
-        logs.add(stop - start)
+            callbacks.call("on_test_batch_begin", step, {"batch": step, "size": rows})
+        if plan is None or rows > plan.capacity:
+            plan = _plan_for(model, "test", source, rows, plan)
+            if logs is None:
+                logs = Accumulator(plan, names)
+            logs.bind(plan)
+        source.feed(batch, plan.inputs)
+        model._run_plan("test", rows)
+        logs.add(rows)
         if progbar is not None:
             progbar.update(step + 1, list(logs.result().items()))
         if per_batch:
             callbacks.call("on_test_batch_end", step,
-                           {"batch": step, "size": stop - start, **logs.result()})
+                           {"batch": step, "size": rows, **logs.result()})
+    source.end_epoch()
+    if logs is None and empty_ok:
+        return None
+    if logs is None:
+        raise ValueError(f"No batch to evaluate: the {getattr(source, 'what', 'data')} "
+                         f"yielded nothing")
     scores = logs.result()
     if callbacks is not None:
         callbacks.call("on_test_end", scores)
     return [scores[name] for name in names]
 
 
-def predict_arrays(model: Any, xs: list[np.ndarray], batch_size: int, verbose: int,
-                   callbacks: Optional[CallbackList] = None,
-                   steps: Optional[int] = None) -> list[np.ndarray]:
-    """Predictions for the data, or for its first ``steps`` batches."""
-    plan = model._plan("predict", min(batch_size, max(len(xs[0]), 1)))
-    steps = _limit_steps(_n_steps(len(xs[0]), plan.capacity), steps)
-    n = min(len(xs[0]), steps * plan.capacity)
-    outs = list(plan.outputs.values())
-    feeder = BatchFeeder(xs)
-    results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outs]
-    progbar = Progbar(steps, verbose=verbose) if verbose else None
+def predict_source(model: Any, source: Any, verbose: int,
+                   callbacks: Optional[CallbackList] = None) -> list[np.ndarray]:
+    """Predictions for the batches of ``source``, concatenated per output."""
+    plan: Any = None
+    parts: list[list[np.ndarray]] = []
+    results: Optional[list[np.ndarray]] = None
+    done = 0
+    progbar = Progbar(source.steps, verbose=verbose) if verbose else None
     per_batch = callbacks is not None and callbacks.overrides("on_predict_batch_begin",
                                                               "on_predict_batch_end")
     if callbacks is not None:
         callbacks.call("on_predict_begin", {})
-    for step in range(steps):
-        start, stop = step * plan.capacity, min(n, (step + 1) * plan.capacity)
+    for step, (rows, batch) in enumerate(source.batches()):
         if per_batch:
-            callbacks.call("on_predict_batch_begin", step, {"batch": step, "size": stop - start})
-        feeder.slice(start, stop, plan.inputs)
-        model._run_plan("predict", stop - start)
-        for result, out in zip(results, outs):
-            result[start:stop] = out[:stop - start]
+            callbacks.call("on_predict_batch_begin", step, {"batch": step, "size": rows})
+        if plan is None or rows > plan.capacity:
+            plan = _plan_for(model, "predict", source, rows, plan)
+        source.feed(batch, plan.inputs)
+        model._run_plan("predict", rows)
+        outs = list(plan.outputs.values())
+        if results is None and source.samples is not None:  # arrays: the size is known
+            results = [np.empty((source.samples,) + o.shape[1:], o.dtype) for o in outs]
+        if results is not None:
+            for result, out in zip(results, outs):
+                result[done:done + rows] = out[:rows]
+            batch_outputs = [r[done:done + rows] for r in results]
+        else:
+            batch_outputs = [out[:rows].copy() for out in outs]
+            parts.append(batch_outputs)
+        done += rows
         if progbar is not None:
             progbar.update(step + 1)
         if per_batch:
             callbacks.call("on_predict_batch_end", step,
-                           {"batch": step, "size": stop - start,
-                            "outputs": [r[start:stop] for r in results]})
+                           {"batch": step, "size": rows, "outputs": batch_outputs})
+    source.end_epoch()
     if callbacks is not None:
         callbacks.call("on_predict_end", {})
-    return results
+    if results is not None:
+        return results
+    if not parts:
+        raise ValueError(f"No batch to predict: the {getattr(source, 'what', 'data')} "
+                         f"yielded nothing")
+    return [np.concatenate(column) for column in zip(*parts)]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -11,7 +12,7 @@ from cthulhu import backend as K
 from cthulhu import optimizers
 from cthulhu._threads import ThreadTuner
 from cthulhu.callbacks import Callback, CallbackList, History
-from cthulhu.engine import data, loops, outputs
+from cthulhu.engine import adapters, data, loops, outputs
 from cthulhu.engine.graphs import CompiledGraph, build_graph
 from cthulhu.utils.progbar import Progbar
 
@@ -27,6 +28,18 @@ def _check_sample_weight_mode(mode: Any) -> None:
     for m in modes:
         if m not in (None, "temporal"):
             raise ValueError(f"Invalid sample_weight_mode {m!r}: expected None or 'temporal'")
+
+
+def _check_batch_data_args(x, y, batch_size, sample_weight, validation_split) -> None:
+    """Arguments that only make sense for arrays, given with a generator or Sequence."""
+    what = "a Sequence" if adapters.is_sequence(x) else "a generator"
+    for name, value in (("y", y), ("batch_size", batch_size),
+                        ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"`{name}` must not be given when x is {what}: its batches "
+                             f"carry (x, y[, sample_weight]) and their own size")
+    if validation_split:
+        raise ValueError(f"validation_split needs arrays; with {what} pass validation_data")
 
 
 class TrainableModel:
@@ -201,7 +214,9 @@ class TrainableModel:
                sample_weight=None, initial_epoch=0, steps_per_epoch=None,
                validation_steps=None, validation_freq=1, max_queue_size=10, workers=1,
                use_multiprocessing=False, **kwargs: Any) -> History:
-        """Train the model (Keras ``fit``); returns a History."""
+        """Train the model (Keras ``fit``) on arrays, a generator or a Sequence; returns a
+        History. Generators and Sequences run in ``workers`` threads (or processes with
+        ``use_multiprocessing``; 0 workers: the calling thread)."""
         if kwargs:
             raise TypeError(f"summon() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("training")
@@ -209,74 +224,155 @@ class TrainableModel:
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if shuffle not in (True, False, "batch"):
             raise ValueError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
-        batch_size = data.check_batch_size(batch_size)
-        arrays = self._arrays(x, y, sample_weight, class_weight)
+        steps_per_epoch = adapters.check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = adapters.check_steps(validation_steps, "validation_steps")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        val = None
-        if validation_data is not None:
-            val = self._validation_arrays(validation_data)
-        elif validation_split > 0.0:
-            # The last samples, taken before any shuffling, as Keras does.
-            n = len(arrays[0])
-            split = int(n * (1.0 - validation_split))
-            if split == 0 or split == n:
-                raise ValueError(f"validation_split={validation_split} leaves no training or "
-                                 f"no validation samples out of {n}")
-            val = [a[split:] for a in arrays]
-            arrays = [a[:split] for a in arrays]
-        validate_after = data.validation_epochs(validation_freq, epochs)
+        pipeline = {"workers": workers, "max_queue_size": max_queue_size,
+                    "use_multiprocessing": use_multiprocessing}
+        val_arrays = None
+        with adapters.closing() as sources:
+            if adapters.is_batch_data(x):
+                _check_batch_data_args(x, y, batch_size, sample_weight, validation_split)
+                source = adapters.BatchSource(self, "train", x, steps_per_epoch, shuffle,
+                                              class_weight, **pipeline)
+                batch_size = None
+            else:
+                batch_size = data.check_batch_size(batch_size)
+                arrays = self._arrays(x, y, sample_weight, class_weight)
+                arrays, val_arrays = self._split(arrays, validation_split)
+                source = adapters.ArraySource(arrays, batch_size, shuffle, steps_per_epoch)
+            sources.add(source)
+            val = None
+            if validation_data is None and val_arrays is not None:
+                val = adapters.SliceSource(val_arrays, batch_size, validation_steps)
+            elif validation_data is not None:
+                val = sources.add(self._validation_source(validation_data, batch_size or 32,
+                                                          validation_steps, pipeline))
+            validate_after = data.validation_epochs(validation_freq, epochs)
+            return self._summon_loop(source, val, validate_after, epochs, initial_epoch,
+                                     verbose, callbacks, batch_size)
+
+    def _split(self, arrays: list, validation_split: float) -> tuple:
+        if validation_split <= 0.0:
+            return arrays, None
+        # The last samples, taken before any shuffling, as Keras does.
+        n = len(arrays[0])
+        split = int(n * (1.0 - validation_split))
+        if split == 0 or split == n:
+            raise ValueError(f"validation_split={validation_split} leaves no training or "
+                             f"no validation samples out of {n}")
+        return [a[:split] for a in arrays], [a[split:] for a in arrays]
+
+    def _validation_source(self, validation_data, batch_size: int,
+                           validation_steps: Optional[int], pipeline: dict):
+        if adapters.is_batch_data(validation_data):
+            return adapters.BatchSource(self, "test", validation_data, validation_steps,
+                                        **pipeline)
+        if not isinstance(validation_data, (tuple, list)) or \
+                len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, val_sample_weight), a generator or a Sequence")
+        sw = validation_data[2] if len(validation_data) == 3 else None
+        arrays = self._arrays(validation_data[0], validation_data[1], sw)
+        return adapters.SliceSource(arrays, batch_size, validation_steps)
+
+    def _summon_loop(self, source, val, validate_after: set, epochs: int, initial_epoch: int,
+                     verbose: int, callbacks, batch_size: Optional[int]) -> History:
         self.history = History()
         names = self._output_names("train")
-        n_samples = len(arrays[0])
-        stream = data.BatchStream(n_samples, batch_size, shuffle, steps_per_epoch)
-        n_steps = stream.steps
-        params = {"batch_size": batch_size, "epochs": epochs, "steps": n_steps,
-                  "samples": n_samples, "verbose": verbose, "metrics": names}
+        params = {"batch_size": batch_size, "epochs": epochs, "steps": source.steps,
+                  "samples": source.samples, "verbose": verbose, "metrics": names}
         # History comes last, so that it records what other callbacks add to the logs.
         cbs = CallbackList(list(callbacks or []) + [self.history], self, params)
         self.stop_training = False
-        self._plan("train", min(batch_size, n_samples))  # compile before the first epoch
+        if source.capacity:
+            self._plan("train", source.capacity)  # compile before the first epoch
         cbs.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}")
             cbs.call("on_epoch_begin", epoch, {})
-            progbar = Progbar(n_steps, verbose=verbose, stateful_metrics=names) \
+            progbar = Progbar(source.steps, verbose=verbose, stateful_metrics=names) \
                 if verbose else None
-            logs = loops.run_epoch(self, arrays, stream, cbs, progbar)
+            logs, steps = loops.run_epoch(self, source, cbs, progbar)
+            if steps == 0:  # a generator with nothing left: no epoch to record
+                adapters.warn_ran_out(source.what, 0, epoch)
+                break
             if val is not None and epoch in validate_after:
-                scores = loops.evaluate_arrays(self, val, batch_size, 0, cbs, validation_steps)
-                logs.update({f"val_{k}": v for k, v in zip(names, scores)})
+                scores = loops.evaluate_source(self, val, 0, cbs, empty_ok=True)
+                if scores is None:
+                    warnings.warn(f"The validation {val.what} had no batch left: no "
+                                  f"validation after epoch {epoch + 1}. Give "
+                                  f"validation_steps and a generator that loops forever.",
+                                  stacklevel=3)
+                else:
+                    logs.update({f"val_{k}": v for k, v in zip(names, scores)})
             if progbar is not None:
-                progbar.update(n_steps, list(logs.items()), finalize=True)
+                progbar.update(steps, list(logs.items()), finalize=True)
             cbs.call("on_epoch_end", epoch, logs)
+            source.end_epoch()
+            if source.exhausted and not self.stop_training and (
+                    epoch + 1 < epochs or steps < (source.steps or steps)):
+                adapters.warn_ran_out(source.what, steps, epoch)
+                self.stop_training = True
             if self.stop_training:
                 break
         cbs.call("on_train_end", {})
         return self.history
 
-    def _validation_arrays(self, validation_data) -> list[np.ndarray]:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
-                             "(x_val, y_val, val_sample_weight)")
-        sw = validation_data[2] if len(validation_data) == 3 else None
-        return self._arrays(validation_data[0], validation_data[1], sw)
-
     fit = summon
+
+    def summon_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
+                         callbacks=None, validation_data=None, validation_steps=None,
+                         validation_freq=1, class_weight=None, max_queue_size=10, workers=1,
+                         use_multiprocessing=False, shuffle=True, initial_epoch=0) -> History:
+        """Keras ``fit_generator``: ``summon`` on a generator or Sequence."""
+        if not adapters.is_batch_data(generator):
+            raise ValueError(f"summon_generator needs a generator or a Sequence, got "
+                             f"{type(generator).__name__}; use summon for arrays")
+        return self.summon(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                           verbose=verbose, callbacks=callbacks,
+                           validation_data=validation_data, validation_steps=validation_steps,
+                           validation_freq=validation_freq, class_weight=class_weight,
+                           max_queue_size=max_queue_size, workers=workers,
+                           use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                           initial_epoch=initial_epoch)
+
+    fit_generator = summon_generator
 
     # ---- evaluate / predict -------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
-                 steps=None, callbacks=None, **kwargs: Any):
-        """Loss (and metrics) on data: a scalar, or a list in the order of metrics_names."""
+                 steps=None, callbacks=None, max_queue_size=10, workers=1,
+                 use_multiprocessing=False, **kwargs: Any):
+        """Loss (and metrics) on arrays, a generator or a Sequence: a scalar, or a list in
+        the order of metrics_names."""
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_conjured("evaluating")
-        batch_size = data.check_batch_size(batch_size)
-        arrays = self._arrays(x, y, sample_weight)
+        steps = adapters.check_steps(steps, "steps")
+        if adapters.is_batch_data(x):
+            _check_batch_data_args(x, y, batch_size, sample_weight, 0.0)
+            source: Any = adapters.BatchSource(
+                self, "test", x, steps, workers=workers, max_queue_size=max_queue_size,
+                use_multiprocessing=use_multiprocessing)
+        else:
+            batch_size = data.check_batch_size(batch_size)
+            source = adapters.SliceSource(self._arrays(x, y, sample_weight), batch_size, steps)
         cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
-        scores = loops.evaluate_arrays(self, arrays, batch_size, verbose, cbs, steps)
+        with adapters.closing() as sources:
+            scores = loops.evaluate_source(self, sources.add(source), verbose, cbs)
         return scores[0] if len(scores) == 1 else scores
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        """Keras ``evaluate_generator``: ``evaluate`` on a generator or Sequence."""
+        if not adapters.is_batch_data(generator):
+            raise ValueError(f"evaluate_generator needs a generator or a Sequence, got "
+                             f"{type(generator).__name__}; use evaluate for arrays")
+        return self.evaluate(generator, steps=steps, callbacks=callbacks,
+                             max_queue_size=max_queue_size, workers=workers,
+                             use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     @property
     def metrics_names(self) -> list[str]:
@@ -286,15 +382,35 @@ class TrainableModel:
         return self._output_names("test")
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None,
+                max_queue_size=10, workers=1, use_multiprocessing=False,
                 **kwargs: Any) -> np.ndarray:
-        """Output predictions for the input samples, batch by batch."""
+        """Output predictions for arrays, a generator or a Sequence, batch by batch (a
+        generator may yield x alone or (x, y) / (x, y, sample_weight); y is ignored)."""
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword argument(s) {sorted(kwargs)}")
-        batch_size = data.check_batch_size(batch_size)
-        xs = self._inputs(x)
+        steps = adapters.check_steps(steps, "steps")
+        if adapters.is_batch_data(x):
+            _check_batch_data_args(x, None, batch_size, None, 0.0)
+            source: Any = adapters.BatchSource(
+                self, "predict", x, steps, workers=workers, max_queue_size=max_queue_size,
+                use_multiprocessing=use_multiprocessing)
+        else:
+            batch_size = data.check_batch_size(batch_size)
+            source = adapters.SliceSource(self._inputs(x), batch_size, steps)
         cbs = CallbackList(list(callbacks), self, {"verbose": verbose}) if callbacks else None
-        results = loops.predict_arrays(self, xs, batch_size, verbose, cbs, steps)
+        with adapters.closing() as sources:
+            results = loops.predict_source(self, sources.add(source), verbose, cbs)
         return results[0] if len(results) == 1 else results
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        """Keras ``predict_generator``: ``predict`` on a generator or Sequence."""
+        if not adapters.is_batch_data(generator):
+            raise ValueError(f"predict_generator needs a generator or a Sequence, got "
+                             f"{type(generator).__name__}; use predict for arrays")
+        return self.predict(generator, steps=steps, callbacks=callbacks,
+                            max_queue_size=max_queue_size, workers=workers,
+                            use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     # ---- single batches -----------------------------------------------------------------
     def _run_batch(self, mode: str, x, y, sample_weight, class_weight, reset_metrics: bool):
