@@ -246,6 +246,26 @@ def per_output(value: Any, names: list[str], what: str) -> list:
     return [value] * len(names)
 
 
+def class_weights_per_output(class_weight: Any, names: list[str]) -> list:
+    """One class-weight dict (or None) per output, as Keras 2 reads them: a dict of class
+    index -> weight for a single output; for several outputs, a dict keyed by output name
+    (an output left out is not class-weighted) or a list in output order."""
+    if not class_weight:
+        return [None] * len(names)
+    if isinstance(class_weight, dict) and set(class_weight) <= set(names):
+        return [class_weight.get(name) for name in names]
+    if isinstance(class_weight, (list, tuple)):
+        if len(class_weight) != len(names):
+            raise ValueError(f"class_weight as a list needs one dict per model output "
+                             f"({len(names)}), got {len(class_weight)}")
+        return list(class_weight)
+    if len(names) > 1:
+        raise ValueError(f"For a model with several outputs, class_weight must be a dict "
+                         f"keyed by output name ({names}) or a list of one dict per output; "
+                         f"got {class_weight!r}")
+    return [class_weight]
+
+
 class BatchStream:
     """The batches of training, as row indices. Without ``steps_per_epoch`` an epoch is one
     pass over the data (reshuffled each epoch). With it, an epoch is that many batches taken

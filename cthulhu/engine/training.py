@@ -198,14 +198,11 @@ class TrainableModel:
               for a, spec in zip(ys, specs)]
         for a in ys:
             data.check_same_length(xs[0], a)
-        if class_weight is not None and len(specs) > 1:
-            raise NotImplementedError("class_weight for a model with several outputs is not "
-                                      "supported; use sample_weight per output")
         arrays = list(xs)
-        for target, sw, spec in zip(ys, data.per_output(sample_weight, self.output_names,
-                                                        "sample_weight"), specs):
-            arrays += [target, data.sample_weights(target, sw, class_weight, K.floatx(),
-                                                   spec.temporal)]
+        for target, sw, cw, spec in zip(
+                ys, data.per_output(sample_weight, self.output_names, "sample_weight"),
+                data.class_weights_per_output(class_weight, self.output_names), specs):
+            arrays += [target, data.sample_weights(target, sw, cw, K.floatx(), spec.temporal)]
         return arrays
 
     # ---- summon -------------------------------------------------------------------------

@@ -157,3 +157,24 @@ def test_get_layer_and_errors(capsys):
     model.summary()
     out = capsys.readouterr().out
     assert "shared (Daoloth)" in out and "Total params:" in out
+
+
+def test_class_weight_per_output_weights_each_output_loss_exactly():
+    model, _ = _two_by_two()
+    model.conjure("sgd", ["categorical_crossentropy", "mse"])
+    rng = np.random.default_rng(5)
+    xa, xb = rng.normal(size=(48, 5)), rng.normal(size=(48, 3))
+    y1, y2 = _targets()
+    p1, p2 = model.predict([xa, xb])
+    table = {0: 1.0, 1: 3.0, 2: 0.5}
+    cls_name = model.output_names[0]
+    # train_on_batch reports the losses of the forward pass before its update.
+    values = model.train_on_batch([xa, xb], [y1, y2], class_weight={cls_name: table})
+    w = np.array([table[c] for c in y1.argmax(-1)])
+    ce = -np.sum(y1 * np.log(np.clip(p1, 1e-7, 1 - 1e-7)), axis=-1)
+    np.testing.assert_allclose(values[1], (ce * w).mean(), rtol=1e-5)
+    np.testing.assert_allclose(values[2], ((p2 - y2) ** 2).mean(), rtol=1e-5)  # unweighted
+    with pytest.raises(ValueError, match="keyed by output name"):
+        model.train_on_batch([xa, xb], [y1, y2], class_weight=table)
+    with pytest.raises(ValueError, match="one dict per model output"):
+        model.train_on_batch([xa, xb], [y1, y2], class_weight=[table])
