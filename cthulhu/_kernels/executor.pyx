@@ -18,6 +18,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
 from cthulhu._kernels.blas cimport gemm_batched, gemm_threaded
 from cthulhu._kernels.codes cimport *
+from cthulhu._kernels.conv cimport conv_exec
 from cthulhu._kernels.elementwise cimport ew_chain
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
 from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_update,
@@ -40,6 +41,7 @@ OPCODES = {
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
     "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D, "transpose": OP_TRANSPOSE,
     "normal": OP_NORMAL, "uniform": OP_UNIFORM, "batch_gemm": OP_BATCH_GEMM,
+    "conv": OP_CONV,
 }
 
 
@@ -271,6 +273,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_transpose(tag, f, n)
     elif op == OP_BATCH_GEMM:
         exec_batch_gemm(tag, f, n)
+    elif op == OP_CONV:
+        conv_exec(tag, f, n)
     elif op == OP_UNIFORM:
         # size, Y, step address, seed, low, high (const indices)
         size = dim(f[0], n)

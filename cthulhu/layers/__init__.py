@@ -9,6 +9,7 @@ from cthulhu.layers.advanced_activations import (
     ThresholdedReLU,
 )
 from cthulhu.layers.base import Input, InputLayer, InputSpec, Layer
+from cthulhu.layers.convolutional import Cthalpa1D, Cthalpa2D, Cthalpa3D
 from cthulhu.layers.core import (
     ActivityRegularization,
     Azatoth,
@@ -47,6 +48,8 @@ Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
 Lambda = LuKthu
 SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, SpatialDarkness2D,
                                                         SpatialDarkness3D)
+Conv1D, Conv2D, Conv3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
+Convolution1D, Convolution2D, Convolution3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -56,4 +59,6 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU", "GaussianNoise",
            "GaussianDropout", "AlphaDropout", "LuKthu", "Lambda", "Masking",
            "SpatialDarkness1D", "SpatialDarkness2D", "SpatialDarkness3D", "SpatialDropout1D",
-           "SpatialDropout2D", "SpatialDropout3D"]
+           "SpatialDropout2D", "SpatialDropout3D",
+           "Cthalpa1D", "Cthalpa2D", "Cthalpa3D", "Conv1D", "Conv2D", "Conv3D", "Convolution1D",
+           "Convolution2D", "Convolution3D"]

@@ -9,6 +9,7 @@ import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
+from .conv_reference import conv_nd
 from .layer_harness import layer_test
 
 
@@ -83,6 +84,14 @@ CASES = [
      lambda xs, w: xs[0]),
     ("spatial_darkness_3d", lambda: layers.SpatialDarkness3D(0.3), [(2, 2, 3, 4)],
      lambda xs, w: xs[0]),
+    # More convolution combinations: tests/api/test_conv_layers.py.
+    ("cthalpa_1d", lambda: layers.Cthalpa1D(3, 2, padding="causal", activation="tanh"),
+     [(5, 2)], lambda xs, w: conv_nd(xs[0], w[0], w[1], padding="causal", activation="tanh")),
+    ("cthalpa_2d", lambda: layers.Cthalpa2D(3, (2, 3), strides=(1, 2), padding="same"),
+     [(4, 5, 2)], lambda xs, w: conv_nd(xs[0], w[0], w[1], (1, 2), "same")),
+    # channels_last only here: TensorFlow's CPU kernels (the live round trip) lack NCHW.
+    ("cthalpa_3d", lambda: layers.Cthalpa3D(2, 2, dilation_rate=(1, 2, 1)), [(2, 3, 3, 2)],
+     lambda xs, w: conv_nd(xs[0], w[0], w[1], dilation=(1, 2, 1))),
 ]
 
 

@@ -11,6 +11,8 @@ import numpy as np
 
 from compiler.ops.activation import ACTIVATIONS, FORWARD
 
+from .conv_cases import conv_cases
+
 
 def normal(*shape):
     return lambda rng, dtype: rng.normal(size=shape).astype(dtype)
@@ -227,6 +229,7 @@ def cases():
     out.append(("random_uniform", [step],
                 {"seed": 8, "low": 0.0, "high": 1.0, "shape": (2, 9), "dtype": "float32"},
                 [], []))
+    out.extend(conv_cases())
     return out
 
 

@@ -1,0 +1,186 @@
+"""Convolution layers: Cthalpa1D, Cthalpa2D, Cthalpa3D (Keras Conv1D/2D/3D).
+
+All three trace the ``conv`` op (compiler/ops/conv.py), which works channels last; a
+channels_first layer transposes its input to channels last and its output back. Kernels
+have Keras's layout (*kernel_size, input channels, filters).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from cthulhu import activations, constraints, initializers, regularizers
+from cthulhu import backend as K
+from cthulhu.backend._tracing import _emit, _value
+from cthulhu.layers.base import InputSpec, Layer
+
+
+def normalize_tuple(value: Any, rank: int, name: str) -> tuple:
+    """An int or a sequence of ``rank`` ints, as a tuple of ``rank`` ints."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * rank
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise ValueError(f"The `{name}` argument must be an int or a tuple of {rank} ints, "
+                         f"got {value!r}") from None
+    if len(out) != rank:
+        raise ValueError(f"The `{name}` argument must be a tuple of {rank} ints, got "
+                         f"{value!r}")
+    return out
+
+
+def normalize_data_format(value: Any) -> str:
+    data_format = K.image_data_format() if value is None else str(value).lower()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{value!r}")
+    return data_format
+
+
+def conv_pads(padding: str, spatial: tuple, kernel: tuple, strides: tuple,
+              dilation: tuple) -> tuple:
+    """Zero padding (before, after) per spatial axis, as Keras (TensorFlow) pads: 'same'
+    gives ceil(size / stride) outputs with the odd pixel after; 'causal' pads
+    (kernel - 1) * dilation before."""
+    pads = []
+    for size, k, s, d in zip(spatial, kernel, strides, dilation):
+        span = (k - 1) * d + 1
+        if padding == "valid":
+            pads.append((0, 0))
+        elif padding == "causal":
+            pads.append((span - 1, 0))
+        else:
+            total = max((math.ceil(size / s) - 1) * s + span - size, 0)
+            pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def to_channels_last(x, rank: int):
+    return K.permute_dimensions(x, (0,) + tuple(range(2, rank + 2)) + (1,))
+
+
+def to_channels_first(x, rank: int):
+    return K.permute_dimensions(x, (0, rank + 1) + tuple(range(1, rank + 1)))
+
+
+class Cthalpa(Layer):
+    """The N-d convolution (Keras ``_Conv``): ``activation(conv(inputs, kernel) + bias)``."""
+
+    rank = 2
+    paddings = ("valid", "same")
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format=None, dilation_rate=1, groups: int = 1, activation=None,
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        if not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{name} filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
+        self.strides = normalize_tuple(strides, self.rank, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate")
+        if min(self.kernel_size) < 1 or min(self.strides) < 1 or min(self.dilation_rate) < 1:
+            raise ValueError(f"{name} kernel_size, strides and dilation_rate must be >= 1, "
+                             f"got {self.kernel_size}, {self.strides}, {self.dilation_rate}")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{name}: strides > 1 are not supported together with "
+                             f"dilation_rate > 1 (got strides={self.strides}, "
+                             f"dilation_rate={self.dilation_rate})")
+        self.padding = str(padding).lower()
+        if self.padding not in self.paddings:
+            raise ValueError(f"{name} padding must be one of {self.paddings}, got {padding!r}")
+        self.data_format = normalize_data_format(data_format)
+        if int(groups) != 1:
+            raise NotImplementedError(f"{name}(groups={groups}): grouped convolutions are not "
+                                      f"supported yet (groups=1 only)")
+        self.groups = 1
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def _channel_axis(self) -> int:
+        return 1 if self.data_format == "channels_first" else -1
+
+    def build(self, input_shape: tuple) -> None:
+        name = type(self).__name__
+        channels = input_shape[self._channel_axis()]
+        if channels is None:
+            raise ValueError(f"The channel dimension of the inputs to {name} {self.name!r} "
+                             f"should be defined. Found None.")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis(): channels})
+        self.built = True
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        channels_first = self.data_format == "channels_first"
+        x = to_channels_last(inputs, self.rank) if channels_first else inputs
+        pads = conv_pads(self.padding, tuple(x.shape[1:-1]), self.kernel_size, self.strides,
+                         self.dilation_rate)
+        y = _emit("conv", _value(x), _value(self.kernel), strides=self.strides,
+                  dilation=self.dilation_rate, pads=pads)
+        if self.bias is not None:
+            y = y + self.bias
+        if channels_first:
+            y = to_channels_first(y, self.rank)
+        return self.activation(y)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
+                      padding=self.padding, data_format=self.data_format,
+                      dilation_rate=self.dilation_rate, groups=self.groups,
+                      activation=activations.serialize(self.activation), use_bias=self.use_bias,
+                      kernel_initializer=initializers.serialize(self.kernel_initializer),
+                      bias_initializer=initializers.serialize(self.bias_initializer),
+                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
+                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
+                      kernel_constraint=constraints.serialize(self.kernel_constraint),
+                      bias_constraint=constraints.serialize(self.bias_constraint))
+        return config
+
+
+class Cthalpa1D(Cthalpa):
+    """Cthalpa1D (Keras ``Conv1D``): temporal convolution; padding also 'causal'. Its
+    data_format defaults to channels_last (as in Keras), not to K.image_data_format()."""
+
+    rank = 1
+    paddings = ("valid", "same", "causal")
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format="channels_last", dilation_rate=1, **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, **kwargs)
+
+
+class Cthalpa2D(Cthalpa):
+    """Cthalpa2D (Keras ``Conv2D``): spatial convolution over images."""
+
+    rank = 2
+
+
+class Cthalpa3D(Cthalpa):
+    """Cthalpa3D (Keras ``Conv3D``): convolution over volumes."""
+
+    rank = 3

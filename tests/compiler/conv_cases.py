@@ -1,0 +1,51 @@
+"""Op cases of the convolution family (compiler/ops/conv.py), for op_cases.cases()."""
+
+from __future__ import annotations
+
+
+def _normal(*shape):
+    return lambda rng, dtype: rng.normal(size=shape).astype(dtype)
+
+
+def _ints(*shape):
+    return lambda rng, dtype: rng.integers(-3, 4, size=shape).astype(dtype)
+
+
+# (x shape without batch, kernel spatial shape, F, strides, dilation, pads)
+GEOMETRIES = [
+    ((5, 6, 2), (3, 3), 3, (1, 1), (1, 1), ((0, 0), (0, 0))),
+    ((5, 6, 2), (3, 2), 2, (2, 1), (1, 1), ((1, 1), (0, 1))),
+    ((6, 5, 1), (2, 2), 2, (1, 1), (2, 1), ((1, 0), (1, 1))),
+    ((4, 4, 3), (1, 1), 2, (1, 1), (1, 1), ((0, 0), (0, 0))),   # pointwise path
+    ((4, 4, 3), (1, 1), 2, (2, 2), (1, 1), ((0, 0), (0, 0))),
+    ((7, 2), (3,), 2, (1,), (2,), ((4, 0),)),                  # 1D, causal-style padding
+    ((7, 2), (2,), 3, (3,), (1,), ((0, 1),)),
+    ((3, 4, 3, 2), (2, 2, 2), 2, (1, 2, 1), (1, 1, 1), ((0, 1), (1, 0), (0, 0))),
+]
+
+
+def conv_cases(batch: int = 2) -> list:
+    out = []
+    for spatial_c, kernel, f, strides, dilation, pads in GEOMETRIES:
+        from compiler.ops.conv import out_size
+        attrs = {"strides": strides, "dilation": dilation, "pads": pads}
+        c = spatial_c[-1]
+        o = tuple(out_size(s, k, st, d, p) for s, k, st, d, p in
+                  zip(spatial_c[:-1], kernel, strides, dilation, pads))
+        x = _normal(batch, *spatial_c)
+        w = _normal(*kernel, c, f)
+        g = _normal(batch, *o, f)
+        out.append(("conv", [x, w], attrs, [0], [0, 1]))
+        out.append(("conv_input_grad", [g, w], {**attrs, "in_shape": spatial_c[:-1]}, [0],
+                    [0, 1]))
+        out.append(("conv_kernel_grad", [x, g], {**attrs, "kernel_size": kernel}, [0, 1],
+                    [0, 1]))
+    # Enough samples for several chunks and the threaded im2col / GEMM paths; integer values
+    # keep float32 sums exact.
+    big = {"strides": (1, 1), "dilation": (1, 1), "pads": ((1, 1), (1, 1))}
+    out.append(("conv", [_ints(40, 12, 12, 8), _ints(3, 3, 8, 16)], big, [0], []))
+    out.append(("conv_input_grad", [_ints(40, 12, 12, 16), _ints(3, 3, 8, 16)],
+                {**big, "in_shape": (12, 12)}, [0], []))
+    out.append(("conv_kernel_grad", [_ints(40, 12, 12, 8), _ints(40, 12, 12, 16)],
+                {**big, "kernel_size": (3, 3)}, [0, 1], []))
+    return out
