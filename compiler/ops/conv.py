@@ -1,8 +1,10 @@
 """N-d convolution (1 to 3 spatial axes), channels last: ``conv`` and its two gradients.
 
-- ``conv(x, w)``: x (batch, *spatial, C), w (*kernel, C, F) -> (batch, *out, F), the Keras
-  kernel layout. Attributes: ``strides``, ``dilation`` and ``pads`` (one (before, after) pair
-  of zero padding per spatial axis; the layers turn 'valid', 'same' and 'causal' into pads).
+- ``conv(x, w[, b])``: x (batch, *spatial, C), w (*kernel, C, F) -> (batch, *out, F), the
+  Keras kernel layout, then ``fn(y + b)`` applied to each chunk's GEMM output while it is in
+  cache (the epilogue of the dense GEMM). Attributes: ``strides``, ``dilation``, ``pads``
+  (one (before, after) pair of zero padding per spatial axis; the layers turn 'valid',
+  'same' and 'causal' into pads) and ``fn``, an activation applied over the last axis.
 - ``conv_input_grad(g, w)``: the gradient with respect to x (a transposed convolution);
   attribute ``in_shape``, the spatial shape of x.
 - ``conv_kernel_grad(x, g)``: the gradient with respect to w; attribute ``kernel_size``.
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compiler.ir import Node, Shape, Value
+from compiler.ops.activation import FORWARD, _check_fn
 from compiler.ops.registry import define_op
 
 if TYPE_CHECKING:
@@ -116,14 +119,23 @@ def _base_attrs(attrs: dict) -> dict:
     return {k: attrs[k] for k in ("strides", "dilation", "pads")}
 
 
+def _plain(attrs: dict) -> dict:
+    """The attributes of a conv without epilogue of the same geometry."""
+    return {**_base_attrs(attrs), "fn": "linear"}
+
+
 # ---- conv -------------------------------------------------------------------------------
 conv = define_op("conv", "linear")
 
 
 @conv.shape
 def _conv_shape(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
-    x, w = inputs
-    dtype = _check_float(x, w)
+    _check_fn(attrs)
+    x, w = inputs[:2]
+    dtype = _check_float(*inputs)
+    if len(inputs) == 3 and inputs[2].shape != (w.shape[-1],):
+        raise ValueError(f"conv bias shape {inputs[2].shape} does not match {w.shape[-1]} "
+                         f"filters")
     if x.rank != w.rank or x.rank < 3 or x.shape[-1] != w.shape[-2]:
         raise ValueError(f"conv needs x (batch, *spatial, C) and w (*kernel, C, F), got "
                          f"{x.shape} and {w.shape}")
@@ -134,22 +146,32 @@ def _conv_shape(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
 
 
 @conv.reference
-def _conv_ref(attrs: dict, x: np.ndarray, w: np.ndarray) -> tuple:
-    return (conv_reference(attrs, x, w),)
+def _conv_ref(attrs: dict, x: np.ndarray, w: np.ndarray, *bias: np.ndarray) -> tuple:
+    z = conv_reference(attrs, x, w).astype(np.float64)
+    if bias:
+        z = z + bias[0]
+    return (np.asarray(FORWARD[attrs["fn"]](z), dtype=x.dtype),)
 
 
 @conv.vjp
 def _conv_vjp(b: Builder, node: Node, cts: list) -> list:
-    (x, w), g = node.inputs, cts[0]
+    x, w = node.inputs[:2]
+    dz = cts[0]
+    if node.attrs["fn"] != "linear":
+        dz = b.emit("activation_grad", node.outputs[0], dz, fn=node.attrs["fn"])
     base = _base_attrs(node.attrs)
-    return [b.emit("conv_input_grad", g, w, in_shape=tuple(x.shape[1:-1]), **base),
-            b.emit("conv_kernel_grad", x, g, kernel_size=tuple(w.shape[:-2]), **base)]
+    grads = [b.emit("conv_input_grad", dz, w, in_shape=tuple(x.shape[1:-1]), **base),
+             b.emit("conv_kernel_grad", x, dz, kernel_size=tuple(w.shape[:-2]), **base)]
+    if len(node.inputs) == 3:
+        grads.append(b.emit("reduce_sum", dz, axes=tuple(range(x.rank - 1)), keepdims=False))
+    return grads
 
 
 @conv.lower
 def _conv_lower(lowerer, node: Node) -> None:
-    x, w = node.inputs
-    lowerer.conv(node, 0, x, w, x.shape[1:-1], w.shape[:-2])
+    x, w = node.inputs[:2]
+    bias = node.inputs[2] if len(node.inputs) == 3 else None
+    lowerer.conv(node, 0, x, w, x.shape[1:-1], w.shape[:-2], bias, node.attrs["fn"])
 
 
 # ---- conv_input_grad(g, w) -> dx ------------------------------------------------------------
@@ -177,9 +199,9 @@ def _input_grad_ref(attrs: dict, g: np.ndarray, w: np.ndarray) -> tuple:
 @conv_input_grad.vjp
 def _input_grad_vjp(b: Builder, node: Node, cts: list) -> list:
     (g, w), c = node.inputs, cts[0]
-    base = _base_attrs(node.attrs)
-    return [b.emit("conv", c, w, **base),
-            b.emit("conv_kernel_grad", c, g, kernel_size=tuple(w.shape[:-2]), **base)]
+    return [b.emit("conv", c, w, **_plain(node.attrs)),
+            b.emit("conv_kernel_grad", c, g, kernel_size=tuple(w.shape[:-2]),
+                   **_base_attrs(node.attrs))]
 
 
 @conv_input_grad.lower
@@ -215,7 +237,7 @@ def _kernel_grad_vjp(b: Builder, node: Node, cts: list) -> list:
     (x, g), c = node.inputs, cts[0]
     base = _base_attrs(node.attrs)
     return [b.emit("conv_input_grad", g, c, in_shape=tuple(x.shape[1:-1]), **base),
-            b.emit("conv", x, c, **base)]
+            b.emit("conv", x, c, **_plain(node.attrs))]
 
 
 @conv_kernel_grad.lower

@@ -3,7 +3,9 @@
 from cython.parallel cimport prange
 from libc.string cimport memset
 
+from cthulhu._kernels.activations cimport bias_act_fwd
 from cthulhu._kernels.blas cimport gemm_threaded
+from cthulhu._kernels.codes cimport ACT_LINEAR
 from cthulhu._kernels.threads cimport threads_for
 
 
@@ -110,7 +112,8 @@ cdef void col2im(const Geom* g, floating* dx, Py_ssize_t b,
 
 
 cdef void conv_forward(const Geom* g, Py_ssize_t n, const floating* x, const floating* w,
-                       floating* y, floating* cols) noexcept nogil:
+                       floating* y, floating* cols, const floating* bias,
+                       int act) noexcept nogil:
     cdef Py_ssize_t start, b, rows
     cdef Py_ssize_t chunk = n if g.pointwise else g.chunk
     cdef const floating* a
@@ -126,6 +129,9 @@ cdef void conv_forward(const Geom* g, Py_ssize_t n, const floating* x, const flo
         gemm_threaded(False, False, rows, g.f, g.depth, <floating>1.0, a, g.depth, w, g.f,
                       <floating>0.0, y + start * g.out_pix * g.f, g.f,
                       threads_for(rows * g.f * g.depth))
+        if bias != NULL or act != ACT_LINEAR:  # the epilogue, while the chunk is in cache
+            bias_act_fwd(act, rows, g.f, y + start * g.out_pix * g.f, bias,
+                         threads_for(rows * g.f))
         start += b
 
 
@@ -178,7 +184,8 @@ cdef void conv_exec(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogi
     read_geom(<const int64_t*>addr(f[1]), &g)
     if f[0] == 0:
         conv_forward(&g, n, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
-                     <floating*>addr(f[4]), <floating*>addr(f[5]))
+                     <floating*>addr(f[4]), <floating*>addr(f[5]),
+                     <const floating*>addr(f[6]), <int>f[7])
     elif f[0] == 1:
         conv_input_grad(&g, n, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
                         <floating*>addr(f[4]), <floating*>addr(f[5]))

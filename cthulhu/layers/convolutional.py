@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from compiler.ops.activation import FORWARD
 from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
 from cthulhu.backend._tracing import _emit, _value
@@ -137,13 +138,16 @@ class Cthalpa(Layer):
         x = to_channels_last(inputs, self.rank) if channels_first else inputs
         pads = conv_pads(self.padding, tuple(x.shape[1:-1]), self.kernel_size, self.strides,
                          self.dilation_rate)
-        y = _emit("conv", _value(x), _value(self.kernel), strides=self.strides,
-                  dilation=self.dilation_rate, pads=pads)
-        if self.bias is not None:
-            y = y + self.bias
-        if channels_first:
-            y = to_channels_first(y, self.rank)
-        return self.activation(y)
+        # A named activation over the channels (the last axis) runs in the kernel's epilogue.
+        fn = activations.serialize(self.activation)
+        fused = not channels_first and isinstance(fn, str) and fn in FORWARD
+        inputs = [_value(x), _value(self.kernel)] + \
+            ([_value(self.bias)] if self.bias is not None else [])
+        y = _emit("conv", *inputs, strides=self.strides, dilation=self.dilation_rate,
+                  pads=pads, fn=fn if fused else "linear")
+        if fused:
+            return y
+        return self.activation(to_channels_first(y, self.rank) if channels_first else y)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -35,15 +35,23 @@ def conv_cases(batch: int = 2) -> list:
         x = _normal(batch, *spatial_c)
         w = _normal(*kernel, c, f)
         g = _normal(batch, *o, f)
-        out.append(("conv", [x, w], attrs, [0], [0, 1]))
+        out.append(("conv", [x, w], {**attrs, "fn": "linear"}, [0], [0, 1]))
         out.append(("conv_input_grad", [g, w], {**attrs, "in_shape": spatial_c[:-1]}, [0],
                     [0, 1]))
         out.append(("conv_kernel_grad", [x, g], {**attrs, "kernel_size": kernel}, [0, 1],
                     [0, 1]))
+    attrs = {"strides": (1, 2), "dilation": (1, 1), "pads": ((1, 1), (0, 1))}
+    for fn in ("tanh", "softmax", "sigmoid"):
+        out.append(("conv", [_normal(2, 4, 5, 2), _normal(2, 3, 2, 3), _normal(3)],
+                    {**attrs, "fn": fn}, [0], [0, 1, 2]))
+    out.append(("conv", [_normal(2, 6, 3), _normal(3, 3, 2), _normal(2)],
+                {"strides": (1,), "dilation": (2,), "pads": ((4, 0),), "fn": "linear"}, [0],
+                [0, 1, 2]))
     # Enough samples for several chunks and the threaded im2col / GEMM paths; integer values
     # keep float32 sums exact.
     big = {"strides": (1, 1), "dilation": (1, 1), "pads": ((1, 1), (1, 1))}
-    out.append(("conv", [_ints(40, 12, 12, 8), _ints(3, 3, 8, 16)], big, [0], []))
+    out.append(("conv", [_ints(40, 12, 12, 8), _ints(3, 3, 8, 16), _ints(16)],
+                {**big, "fn": "relu"}, [0], []))
     out.append(("conv_input_grad", [_ints(40, 12, 12, 16), _ints(3, 3, 8, 16)],
                 {**big, "in_shape": (12, 12)}, [0], []))
     out.append(("conv_kernel_grad", [_ints(40, 12, 12, 8), _ints(40, 12, 12, 16)],
