@@ -135,7 +135,7 @@ def main(argv=None):
     print("python %s, numpy %s, %s cpus, threads=%s, busy=%s, repeats=%d" % (
         platform.python_version(), np.__version__, os.cpu_count(), args.threads or "default",
         args.busy, args.repeats))
-    print(__doc__.split("\n\n")[2].strip().split("\n\nWhile")[0])
+    print(__doc__.split("\n\n")[3].strip())
     x, y = make_data()
     busy = start_busy_process() if args.busy else None
     results = {}

@@ -117,13 +117,16 @@ class Cthalpa(Layer):
     def _channel_axis(self) -> int:
         return 1 if self.data_format == "channels_first" else -1
 
+    def _kernel_shape(self, channels: int) -> tuple:
+        return self.kernel_size + (channels, self.filters)
+
     def build(self, input_shape: tuple) -> None:
         name = type(self).__name__
         channels = input_shape[self._channel_axis()]
         if channels is None:
             raise ValueError(f"The channel dimension of the inputs to {name} {self.name!r} "
                              f"should be defined. Found None.")
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+        self.kernel = self.add_weight("kernel", self._kernel_shape(channels),
                                       self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -188,3 +191,62 @@ class Cthalpa3D(Cthalpa):
     """Cthalpa3D (Keras ``Conv3D``): convolution over volumes."""
 
     rank = 3
+
+
+def deconv_length(size: int, kernel: int, padding: str, output_padding, stride: int,
+                  dilation: int) -> int:
+    """The output length of a transposed convolution, as Keras computes it."""
+    span = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        return size * stride + max(span - stride, 0) if padding == "valid" else size * stride
+    pad = span // 2 if padding == "same" else 0
+    return (size - 1) * stride + span - 2 * pad + output_padding
+
+
+class Conv2DTranspose(Cthalpa2D):
+    """Conv2DTranspose (the same name in Keras): the gradient of a convolution with respect
+    to its input, as a layer. Kernel (kh, kw, filters, input channels), as in Keras."""
+
+    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1),
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, **kwargs)
+        if output_padding is not None:
+            output_padding = normalize_tuple(output_padding, self.rank, "output_padding")
+            if any(p < 0 or p >= s for p, s in zip(output_padding, self.strides)):
+                raise ValueError(f"Conv2DTranspose output_padding {output_padding} must be "
+                                 f">= 0 and smaller than the strides {self.strides}")
+        self.output_padding = output_padding
+        if len(set(self.dilation_rate)) > 1:
+            raise ValueError(f"Conv2DTranspose needs one dilation rate for both axes (as "
+                             f"Keras), got {self.dilation_rate}")
+
+    def _kernel_shape(self, channels: int) -> tuple:
+        # Keras's layout: filters before input channels (the forward conv's (in, out)).
+        return self.kernel_size + (self.filters, channels)
+
+    def call(self, inputs: K.Tensor, training: bool = False) -> K.Tensor:
+        channels_first = self.data_format == "channels_first"
+        x = to_channels_last(inputs, self.rank) if channels_first else inputs
+        spatial = tuple(x.shape[1:-1])
+        out = tuple(deconv_length(n, k, self.padding, None if self.output_padding is None
+                                  else self.output_padding[i], s, d)
+                    for i, (n, k, s, d) in enumerate(zip(spatial, self.kernel_size,
+                                                         self.strides, self.dilation_rate)))
+        pads = []
+        for n, o, k, s, d in zip(spatial, out, self.kernel_size, self.strides,
+                                 self.dilation_rate):
+            # TensorFlow pads the forward convolution of the output back to the input.
+            total = max((n - 1) * s + (k - 1) * d + 1 - o, 0) if self.padding == "same" else 0
+            pads.append((total // 2, total - total // 2))
+        y = _emit("conv_input_grad", _value(x), _value(self.kernel), in_shape=out,
+                  strides=self.strides, dilation=self.dilation_rate, pads=tuple(pads))
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(to_channels_first(y, self.rank) if channels_first else y)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["output_padding"] = self.output_padding
+        return config

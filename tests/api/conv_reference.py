@@ -48,3 +48,38 @@ def conv_nd(x, kernel, bias=None, strides=1, padding="valid", dilation=1,
     if data_format == "channels_first":
         y = np.moveaxis(y, -1, 1)
     return ACTIVATIONS[activation](y)
+
+
+def conv2d_transpose(x, kernel, bias, strides, padding, output_padding=None, dilation=(1, 1),
+                     data_format="channels_last"):
+    """Keras Conv2DTranspose by scattering: every input pixel adds its value times the
+    kernel (kh, kw, filters, C) into a full-size output, which is then cropped as
+    TensorFlow crops it. x channels last unless data_format says otherwise."""
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    n, h, w, _ = x.shape
+    kh, kw, f, _ = kernel.shape
+    sh, sw = strides
+    dh, dw = dilation
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    out_len = []
+    for size, sp, s, i in ((h, span[0], sh, 0), (w, span[1], sw, 1)):
+        if output_padding is None:
+            out_len.append(size * s + max(sp - s, 0) if padding == "valid" else size * s)
+        else:
+            pad = sp // 2 if padding == "same" else 0
+            out_len.append((size - 1) * s + sp - 2 * pad + output_padding[i])
+    full = np.zeros((n, (h - 1) * sh + span[0] + sh, (w - 1) * sw + span[1] + sw, f))
+    for i in range(h):
+        for j in range(w):
+            for a in range(kh):
+                for b in range(kw):
+                    full[:, i * sh + a * dh, j * sw + b * dw] += x[:, i, j] @ kernel[a, b].T
+    crops = []
+    for size, sp, s, o in ((h, span[0], sh, out_len[0]), (w, span[1], sw, out_len[1])):
+        total = max((size - 1) * s + sp - o, 0) if padding == "same" else 0
+        crops.append(total // 2)
+    y = full[:, crops[0]:crops[0] + out_len[0], crops[1]:crops[1] + out_len[1]]
+    if bias is not None:
+        y = y + bias
+    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y

@@ -141,3 +141,44 @@ def test_regularizers_and_constraints():
     constrained = model(kernel_constraint="non_neg", bias_constraint="non_neg")
     constrained.train_on_batch(x, y)
     assert all((w >= 0).all() for w in constrained.get_weights())
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(strides=2),
+    dict(strides=(2, 3), padding="same"),
+    dict(strides=2, padding="same", output_padding=1),
+    dict(strides=(3, 2), output_padding=(2, 1)),
+    dict(dilation_rate=2, padding="same"),
+    dict(dilation_rate=2),
+    dict(strides=2, data_format="channels_first"),
+    dict(kernel_size=(2, 2), strides=2, padding="same", use_bias=False),
+])
+def test_conv2d_transpose(kw):
+    from .conv_reference import conv2d_transpose
+    kw = dict(kw)
+    kernel = kw.pop("kernel_size", (3, 2))
+    shape = (3, 4, 5, 2)[1:] if kw.get("data_format") != "channels_first" else (2, 4, 5)
+
+    def ref(xs, w):
+        out = conv2d_transpose(xs[0], w[0], w[1] if kw.get("use_bias", True) else None,
+                               layers.Cthalpa2D(1, 1, strides=kw.get("strides", 1)).strides,
+                               kw.get("padding", "valid"), kw.get("output_padding") and
+                               tuple(np.broadcast_to(kw["output_padding"], 2)),
+                               layers.Cthalpa2D(1, 1, dilation_rate=kw.get(
+                                   "dilation_rate", 1)).dilation_rate,
+                               kw.get("data_format", "channels_last"))
+        return np.tanh(out)
+    layer_test(lambda: layers.Conv2DTranspose(3, kernel, activation="tanh",
+                                              bias_initializer="random_uniform", **kw),
+               [shape], ref)
+
+
+def test_conv2d_transpose_shapes_and_errors():
+    layer = layers.Conv2DTranspose(4, 3, strides=2)
+    assert layer.compute_output_shape((None, 5, 6, 2)) == (None, 11, 13, 4)
+    assert [w.shape for w in layer.get_weights()] == [(3, 3, 4, 2), (4,)]
+    with pytest.raises(ValueError, match="output_padding"):
+        layers.Conv2DTranspose(4, 3, strides=2, output_padding=2)
+    with pytest.raises(ValueError, match="dilation"):
+        layers.Conv2DTranspose(4, 3, dilation_rate=(2, 1))

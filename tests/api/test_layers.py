@@ -9,7 +9,7 @@ import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
-from .conv_reference import conv_nd
+from .conv_reference import conv2d_transpose, conv_nd
 from .layer_harness import layer_test
 
 
@@ -92,6 +92,9 @@ CASES = [
     # channels_last only here: TensorFlow's CPU kernels (the live round trip) lack NCHW.
     ("cthalpa_3d", lambda: layers.Cthalpa3D(2, 2, dilation_rate=(1, 2, 1)), [(2, 3, 3, 2)],
      lambda xs, w: conv_nd(xs[0], w[0], w[1], dilation=(1, 2, 1))),
+    ("conv2d_transpose", lambda: layers.Conv2DTranspose(3, (3, 2), strides=2, padding="same",
+                                                        output_padding=1),
+     [(3, 4, 2)], lambda xs, w: conv2d_transpose(xs[0], w[0], w[1], (2, 2), "same", (1, 1))),
 ]
 
 
