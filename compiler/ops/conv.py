@@ -29,9 +29,13 @@ if TYPE_CHECKING:
     from compiler.builder import Builder
 
 MAX_SPATIAL = 3
-# Bytes of im2col columns per chunk of samples: large enough for an efficient GEMM, small
-# enough to stay in the outer caches.
-CHUNK_BYTES = 4 << 20
+# The batch is cut into PARTS contiguous parts (fewer when it is smaller), each run by one
+# thread, chunk of samples by chunk, with its own scratch: one parallel region per call,
+# and a cut that depends on the batch size only, never on the thread count.
+PARTS = 4
+# Bytes of im2col columns per chunk of samples: a GEMM of a few hundred rows or more while
+# the columns stay in the core's cache.
+CHUNK_BYTES = 1 << 20
 
 
 def out_size(size: int, kernel: int, stride: int, dilation: int, pad: tuple) -> int:
@@ -249,8 +253,10 @@ def _kernel_grad_lower(lowerer, node: Node) -> None:
 def conv_geometry(attrs: dict, spatial: tuple, kernel: tuple, channels: int, filters: int,
                   itemsize: int) -> tuple[np.ndarray, int, int]:
     """The kernel's int64 geometry table, padded to 3 spatial axes (leading axes of size 1),
-    the chunk (samples per GEMM) and the im2col scratch size in elements:
-    [S0 S1 S2, C, K0 K1 K2, F, O0 O1 O2, stride x3, dilation x3, pad before x3, chunk]."""
+    the chunk (samples per GEMM) and the scratch size in elements (per part: one chunk of
+    im2col columns and one partial kernel gradient):
+    [S0 S1 S2, C, K0 K1 K2, F, O0 O1 O2, stride x3, dilation x3, pad before x3, chunk,
+    parts]."""
     out = _geometry(attrs, tuple(spatial), tuple(kernel))
     lead = MAX_SPATIAL - len(spatial)
 
@@ -261,5 +267,5 @@ def conv_geometry(attrs: dict, spatial: tuple, kernel: tuple, channels: int, fil
     chunk = max(1, CHUNK_BYTES // max(1, rows * depth * itemsize))
     geom = (padded(spatial, 1) + [channels] + padded(kernel, 1) + [filters] + padded(out, 1)
             + padded(attrs["strides"], 1) + padded(attrs["dilation"], 1)
-            + padded([p[0] for p in attrs["pads"]], 0) + [chunk])
-    return np.array(geom, dtype=np.int64), chunk, chunk * rows * depth
+            + padded([p[0] for p in attrs["pads"]], 0) + [chunk, PARTS])
+    return np.array(geom, dtype=np.int64), chunk, PARTS * (chunk * rows * depth + depth * filters)

@@ -1,10 +1,12 @@
-"""Convolution by im2col + GEMM: one chunk of samples at a time, columns in arena scratch."""
+"""Convolution by im2col + GEMM: the batch in parts run in parallel, each part chunk of
+samples by chunk (im2col into its own arena scratch, one single-threaded GEMM, the
+epilogue), so a call opens one parallel region."""
 
 from cython.parallel cimport prange
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from cthulhu._kernels.activations cimport bias_act_fwd
-from cthulhu._kernels.blas cimport gemm_threaded
+from cthulhu._kernels.blas cimport gemm
 from cthulhu._kernels.codes cimport ACT_LINEAR
 from cthulhu._kernels.threads cimport threads_for
 
@@ -19,6 +21,7 @@ cdef struct Geom:
     Py_ssize_t dil[3]
     Py_ssize_t pad[3]    # zero padding before each axis (after is implied by o)
     Py_ssize_t chunk     # samples per GEMM
+    Py_ssize_t parts     # at most this many parts of the batch run in parallel
     Py_ssize_t in_pix, out_pix, depth
     bint pointwise       # 1x1 kernel, stride 1, no padding: the input is its own im2col
 
@@ -39,6 +42,7 @@ cdef void read_geom(const int64_t* t, Geom* g) noexcept nogil:
     g.c = t[3]
     g.f = t[7]
     g.chunk = t[20]
+    g.parts = t[21]
     g.in_pix = g.s[0] * g.s[1] * g.s[2]
     g.out_pix = g.o[0] * g.o[1] * g.o[2]
     g.depth = g.k[0] * g.k[1] * g.k[2] * g.c
@@ -82,113 +86,113 @@ cdef void patch(const Geom* g, const floating* xs, floating* row, Py_ssize_t p,
 cdef void im2col(const Geom* g, const floating* x, Py_ssize_t b,
                  floating* cols) noexcept nogil:
     """cols (b * out_pix, depth) from samples x[0:b]."""
-    cdef Py_ssize_t r, rows = b * g.out_pix
-    cdef int nt = threads_for(rows * g.depth)
-    if nt > 1:
-        for r in prange(rows, nogil=True, num_threads=nt, schedule="static"):
-            patch(g, x + (r // g.out_pix) * g.in_pix * g.c, cols + r * g.depth,
-                  r % g.out_pix, False)
-    else:
-        for r in range(rows):
-            patch(g, x + (r // g.out_pix) * g.in_pix * g.c, cols + r * g.depth,
-                  r % g.out_pix, False)
+    cdef Py_ssize_t r
+    for r in range(b * g.out_pix):
+        patch(g, x + (r // g.out_pix) * g.in_pix * g.c, cols + r * g.depth, r % g.out_pix,
+              False)
 
 
 cdef void col2im(const Geom* g, floating* dx, Py_ssize_t b,
                  const floating* cols) noexcept nogil:
-    """dx[0:b] += the columns scattered back; one thread per sample (no write races)."""
-    cdef Py_ssize_t s, p
-    cdef int nt = threads_for(b * g.out_pix * g.depth)
-    if nt > 1 and b > 1:
-        for s in prange(b, nogil=True, num_threads=nt, schedule="static"):
-            for p in range(g.out_pix):
-                patch(g, dx + s * g.in_pix * g.c, <floating*>cols + (s * g.out_pix + p) * g.depth,
-                      p, True)
-    else:
-        for s in range(b):
-            for p in range(g.out_pix):
-                patch(g, dx + s * g.in_pix * g.c, <floating*>cols + (s * g.out_pix + p) * g.depth,
-                      p, True)
+    """dx[0:b] += the columns scattered back."""
+    cdef Py_ssize_t r
+    for r in range(b * g.out_pix):
+        patch(g, dx + (r // g.out_pix) * g.in_pix * g.c, <floating*>cols + r * g.depth,
+              r % g.out_pix, True)
 
 
-cdef void conv_forward(const Geom* g, Py_ssize_t n, const floating* x, const floating* w,
-                       floating* y, floating* cols, const floating* bias,
+cdef void part_forward(const Geom* g, Py_ssize_t lo, Py_ssize_t hi, const floating* x,
+                       const floating* w, floating* y, floating* cols, const floating* bias,
                        int act) noexcept nogil:
-    cdef Py_ssize_t start, b, rows
-    cdef Py_ssize_t chunk = n if g.pointwise else g.chunk
+    cdef Py_ssize_t start = lo, b, rows
     cdef const floating* a
-    start = 0
-    while start < n:
-        b = min(chunk, n - start)
+    while start < hi:
+        b = min(g.chunk, hi - start)
         rows = b * g.out_pix
         if g.pointwise:
             a = x + start * g.in_pix * g.c
         else:
             im2col(g, x + start * g.in_pix * g.c, b, cols)
             a = cols
-        gemm_threaded(False, False, rows, g.f, g.depth, <floating>1.0, a, g.depth, w, g.f,
-                      <floating>0.0, y + start * g.out_pix * g.f, g.f,
-                      threads_for(rows * g.f * g.depth))
+        gemm(False, False, rows, g.f, g.depth, <floating>1.0, a, g.depth, w, g.f,
+             <floating>0.0, y + start * g.out_pix * g.f, g.f)
         if bias != NULL or act != ACT_LINEAR:  # the epilogue, while the chunk is in cache
-            bias_act_fwd(act, rows, g.f, y + start * g.out_pix * g.f, bias,
-                         threads_for(rows * g.f))
+            bias_act_fwd(act, rows, g.f, y + start * g.out_pix * g.f, bias, 1)
         start += b
 
 
-cdef void conv_input_grad(const Geom* g, Py_ssize_t n, const floating* dy, const floating* w,
-                          floating* dx, floating* cols) noexcept nogil:
-    cdef Py_ssize_t start, b, rows
+cdef void part_input_grad(const Geom* g, Py_ssize_t lo, Py_ssize_t hi, const floating* dy,
+                          const floating* w, floating* dx, floating* cols) noexcept nogil:
+    cdef Py_ssize_t start = lo, b, rows
     if g.pointwise:
-        rows = n * g.out_pix
-        gemm_threaded(False, True, rows, g.c, g.f, <floating>1.0, dy, g.f, w, g.f,
-                      <floating>0.0, dx, g.c, threads_for(rows * g.f * g.c))
+        gemm(False, True, (hi - lo) * g.out_pix, g.c, g.f, <floating>1.0,
+             dy + lo * g.out_pix * g.f, g.f, w, g.f, <floating>0.0, dx + lo * g.in_pix * g.c,
+             g.c)
         return
-    memset(dx, 0, n * g.in_pix * g.c * sizeof(floating))
-    start = 0
-    while start < n:
-        b = min(g.chunk, n - start)
+    memset(dx + lo * g.in_pix * g.c, 0, (hi - lo) * g.in_pix * g.c * sizeof(floating))
+    while start < hi:
+        b = min(g.chunk, hi - start)
         rows = b * g.out_pix
-        gemm_threaded(False, True, rows, g.depth, g.f, <floating>1.0,
-                      dy + start * g.out_pix * g.f, g.f, w, g.f, <floating>0.0, cols, g.depth,
-                      threads_for(rows * g.f * g.depth))
+        gemm(False, True, rows, g.depth, g.f, <floating>1.0, dy + start * g.out_pix * g.f,
+             g.f, w, g.f, <floating>0.0, cols, g.depth)
         col2im(g, dx + start * g.in_pix * g.c, b, cols)
         start += b
 
 
-cdef void conv_kernel_grad(const Geom* g, Py_ssize_t n, const floating* x, const floating* dy,
-                           floating* dw, floating* cols) noexcept nogil:
-    cdef Py_ssize_t start, b, rows
-    cdef Py_ssize_t chunk = n if g.pointwise else g.chunk
+cdef void part_kernel_grad(const Geom* g, Py_ssize_t lo, Py_ssize_t hi, const floating* x,
+                           const floating* dy, floating* dw, floating* cols) noexcept nogil:
+    """dw = this part's kernel gradient (overwritten)."""
+    cdef Py_ssize_t start = lo, b, rows
     cdef const floating* a
-    if n == 0:
-        memset(dw, 0, g.depth * g.f * sizeof(floating))
-        return
-    start = 0
-    while start < n:
-        b = min(chunk, n - start)
+    while start < hi:
+        b = min(g.chunk, hi - start)
         rows = b * g.out_pix
         if g.pointwise:
             a = x + start * g.in_pix * g.c
         else:
             im2col(g, x + start * g.in_pix * g.c, b, cols)
             a = cols
-        gemm_threaded(True, False, g.depth, g.f, rows, <floating>1.0, a, g.depth,
-                      dy + start * g.out_pix * g.f, g.f,
-                      <floating>(0.0 if start == 0 else 1.0), dw, g.f,
-                      threads_for(rows * g.f * g.depth))
+        gemm(True, False, g.depth, g.f, rows, <floating>1.0, a, g.depth,
+             dy + start * g.out_pix * g.f, g.f, <floating>(0.0 if start == lo else 1.0), dw,
+             g.f)
         start += b
+
+
+cdef void conv_parts(const Geom* g, int mode, Py_ssize_t n, const floating* a,
+                     const floating* b, floating* out, floating* scratch,
+                     const floating* bias, int act) noexcept nogil:
+    """Every part on one thread (parts and chunks depend on n only); the kernel gradient
+    sums the parts' partial gradients in part order."""
+    cdef Py_ssize_t parts = min(g.parts, n), p, lo, hi, i
+    cdef Py_ssize_t slot = g.chunk * g.out_pix * g.depth + g.depth * g.f
+    cdef Py_ssize_t size = g.depth * g.f
+    cdef int nt = threads_for(n * g.out_pix * g.depth * g.f)
+    cdef floating* cols
+    if mode == 2 and parts == 0:
+        memset(out, 0, size * sizeof(floating))
+        return
+    for p in prange(parts, nogil=True, num_threads=max(1, min(nt, parts)),
+                    schedule="dynamic"):
+        lo = n * p // parts
+        hi = n * (p + 1) // parts
+        cols = scratch + p * slot
+        if mode == 0:
+            part_forward(g, lo, hi, a, b, out, cols, bias, act)
+        elif mode == 1:
+            part_input_grad(g, lo, hi, a, b, out, cols)
+        else:
+            part_kernel_grad(g, lo, hi, a, b, cols + slot - size, cols)
+    if mode == 2:
+        memcpy(out, scratch + slot - size, size * sizeof(floating))
+        for p in range(1, parts):
+            cols = scratch + (p + 1) * slot - size
+            for i in range(size):
+                out[i] += cols[i]
 
 
 cdef void conv_exec(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
     cdef Geom g
     read_geom(<const int64_t*>addr(f[1]), &g)
-    if f[0] == 0:
-        conv_forward(&g, n, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
-                     <floating*>addr(f[4]), <floating*>addr(f[5]),
-                     <const floating*>addr(f[6]), <int>f[7])
-    elif f[0] == 1:
-        conv_input_grad(&g, n, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
-                        <floating*>addr(f[4]), <floating*>addr(f[5]))
-    else:
-        conv_kernel_grad(&g, n, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
-                         <floating*>addr(f[4]), <floating*>addr(f[5]))
+    conv_parts(&g, <int>f[0], n, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
+               <floating*>addr(f[4]), <floating*>addr(f[5]), <const floating*>addr(f[6]),
+               <int>f[7])

@@ -56,4 +56,10 @@ def conv_cases(batch: int = 2) -> list:
                 {**big, "in_shape": (12, 12)}, [0], []))
     out.append(("conv_kernel_grad", [_ints(40, 12, 12, 8), _ints(40, 12, 12, 16)],
                 {**big, "kernel_size": (3, 3)}, [0, 1], []))
+    # Parts of several chunks each (the kernel gradient accumulates over chunks).
+    many = {"strides": (1, 1), "dilation": (1, 1), "pads": ((1, 1), (1, 1))}
+    out.append(("conv_kernel_grad", [_ints(9, 40, 40, 8), _ints(9, 40, 40, 4)],
+                {**many, "kernel_size": (3, 3)}, [0, 1], []))
+    out.append(("conv_input_grad", [_ints(9, 40, 40, 4), _ints(3, 3, 8, 4)],
+                {**many, "in_shape": (40, 40)}, [0], []))
     return out
