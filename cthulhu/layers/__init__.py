@@ -9,7 +9,13 @@ from cthulhu.layers.advanced_activations import (
     ThresholdedReLU,
 )
 from cthulhu.layers.base import Input, InputLayer, InputSpec, Layer
-from cthulhu.layers.convolutional import Conv2DTranspose, Cthalpa1D, Cthalpa2D, Cthalpa3D
+from cthulhu.layers.convolutional import (
+    Conv2DTranspose,
+    Cthalpa1D,
+    Cthalpa2D,
+    Cthalpa3D,
+    Dendrrah2D,
+)
 from cthulhu.layers.core import (
     ActivityRegularization,
     Azatoth,
@@ -51,6 +57,7 @@ SpatialDropout1D, SpatialDropout2D, SpatialDropout3D = (SpatialDarkness1D, Spati
 Conv1D, Conv2D, Conv3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
 Convolution1D, Convolution2D, Convolution3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
 Convolution2DTranspose = Conv2DTranspose
+DepthwiseConv2D = Dendrrah2D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -62,4 +69,5 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "SpatialDarkness1D", "SpatialDarkness2D", "SpatialDarkness3D", "SpatialDropout1D",
            "SpatialDropout2D", "SpatialDropout3D",
            "Cthalpa1D", "Cthalpa2D", "Cthalpa3D", "Conv1D", "Conv2D", "Conv3D", "Convolution1D",
-           "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose"]
+           "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose",
+           "Dendrrah2D", "DepthwiseConv2D"]

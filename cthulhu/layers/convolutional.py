@@ -15,7 +15,7 @@ import numpy as np
 from compiler.ops.activation import FORWARD
 from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
-from cthulhu.backend._tracing import _emit, _value
+from cthulhu.backend._tracing import _emit, _value, constant_array
 from cthulhu.layers.base import InputSpec, Layer
 
 
@@ -73,6 +73,7 @@ class Cthalpa(Layer):
 
     rank = 2
     paddings = ("valid", "same")
+    kernel_name = "kernel"
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  data_format=None, dilation_rate=1, groups: int = 1, activation=None,
@@ -120,13 +121,17 @@ class Cthalpa(Layer):
     def _kernel_shape(self, channels: int) -> tuple:
         return self.kernel_size + (channels, self.filters)
 
+    def _conv_kernel(self):
+        """The (*kernel_size, C, filters) kernel the conv op applies."""
+        return self.kernel
+
     def build(self, input_shape: tuple) -> None:
         name = type(self).__name__
         channels = input_shape[self._channel_axis()]
         if channels is None:
             raise ValueError(f"The channel dimension of the inputs to {name} {self.name!r} "
                              f"should be defined. Found None.")
-        self.kernel = self.add_weight("kernel", self._kernel_shape(channels),
+        self.kernel = self.add_weight(self.kernel_name, self._kernel_shape(channels),
                                       self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -144,7 +149,7 @@ class Cthalpa(Layer):
         # A named activation over the channels (the last axis) runs in the kernel's epilogue.
         fn = activations.serialize(self.activation)
         fused = not channels_first and isinstance(fn, str) and fn in FORWARD
-        inputs = [_value(x), _value(self.kernel)] + \
+        inputs = [_value(x), _value(self._conv_kernel())] + \
             ([_value(self.bias)] if self.bias is not None else [])
         y = _emit("conv", *inputs, strides=self.strides, dilation=self.dilation_rate,
                   pads=pads, fn=fn if fused else "linear")
@@ -249,4 +254,67 @@ class Conv2DTranspose(Cthalpa2D):
     def get_config(self) -> dict:
         config = super().get_config()
         config["output_padding"] = self.output_padding
+        return config
+
+
+class Dendrrah2D(Cthalpa2D):
+    """Dendrrah2D (Keras ``DepthwiseConv2D``): each input channel convolved with its own
+    ``depth_multiplier`` filters; output channel c * depth_multiplier + m. Weights
+    ``depthwise_kernel`` (kh, kw, C, depth_multiplier) and bias, as in Keras.
+
+    Computed as a dense convolution whose kernel is block-diagonal over channels (built in
+    the graph from the depthwise kernel, so gradients need no rule of their own): correct,
+    but it does C times the multiply-adds of a native depthwise kernel, which is not written
+    yet."""
+
+    def __init__(self, kernel_size, strides=(1, 1), padding: str = "valid",
+                 depth_multiplier: int = 1, data_format=None, dilation_rate=(1, 1),
+                 activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None,
+                 **kwargs: Any) -> None:
+        kwargs.pop("filters", None)
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            kwargs.pop(key, None)
+        if not isinstance(depth_multiplier, (int, np.integer)) or depth_multiplier < 1:
+            raise ValueError(f"Dendrrah2D depth_multiplier must be a positive integer, got "
+                             f"{depth_multiplier!r}")
+        super().__init__(1, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias,
+                         kernel_initializer=depthwise_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         kernel_constraint=depthwise_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
+        self.depth_multiplier = int(depth_multiplier)
+
+    def build(self, input_shape: tuple) -> None:
+        self.filters = input_shape[self._channel_axis()] * self.depth_multiplier
+        super().build(input_shape)
+
+    def _kernel_shape(self, channels: int) -> tuple:
+        return self.kernel_size + (channels, self.depth_multiplier)
+
+    kernel_name = "depthwise_kernel"
+
+    def _conv_kernel(self):
+        kh, kw, c, m = self.kernel.shape
+        # full[a, b, i, j, m] = w[a, b, i, m] if i == j else 0, viewed (kh, kw, C, C * M).
+        mask = np.broadcast_to(np.eye(c)[None, None, :, :, None], (kh, kw, c, c, m))
+        mask_value = constant_array(np.ascontiguousarray(mask, dtype=self.kernel.dtype))
+        w = _emit("reshape", _value(self.kernel), shape=(kh, kw, c, 1, m))
+        full = _emit("mul", _value(w), mask_value)
+        return _emit("reshape", _value(full), shape=(kh, kw, c, c * m))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("filters", "kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            config.pop(key)
+        config.update(depth_multiplier=self.depth_multiplier,
+                      depthwise_initializer=initializers.serialize(self.kernel_initializer),
+                      depthwise_regularizer=regularizers.serialize(self.kernel_regularizer),
+                      depthwise_constraint=constraints.serialize(self.kernel_constraint))
         return config

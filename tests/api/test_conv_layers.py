@@ -182,3 +182,31 @@ def test_conv2d_transpose_shapes_and_errors():
         layers.Conv2DTranspose(4, 3, strides=2, output_padding=2)
     with pytest.raises(ValueError, match="dilation"):
         layers.Conv2DTranspose(4, 3, dilation_rate=(2, 1))
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(depth_multiplier=2, padding="same"),
+    dict(strides=2, padding="same"),
+    dict(dilation_rate=(2, 1), depth_multiplier=3),
+    dict(strides=(1, 2), data_format="channels_first", use_bias=False),
+])
+def test_depthwise_conv2d(kw):
+    from .conv_reference import depthwise_conv2d
+
+    def ref(xs, w):
+        return np.tanh(depthwise_conv2d(xs[0], w[0], w[1] if kw.get("use_bias", True) else None,
+                                        kw.get("strides", 1), kw.get("padding", "valid"),
+                                        kw.get("dilation_rate", 1),
+                                        kw.get("data_format", "channels_last")))
+    shape = (3, 6, 5) if kw.get("data_format") == "channels_first" else (6, 5, 3)
+    layer_test(lambda: layers.Dendrrah2D((3, 2), activation="tanh",
+                                         bias_initializer="random_uniform", **kw), [shape], ref)
+
+
+def test_depthwise_config_is_keras_shaped():
+    config = layers.Dendrrah2D(3, depth_multiplier=2).get_config()
+    assert "filters" not in config and "kernel_initializer" not in config
+    assert config["depth_multiplier"] == 2 and "depthwise_initializer" in config
+    with pytest.raises(ValueError, match="depth_multiplier"):
+        layers.Dendrrah2D(3, depth_multiplier=0)

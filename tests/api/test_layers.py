@@ -9,7 +9,7 @@ import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
-from .conv_reference import conv2d_transpose, conv_nd
+from .conv_reference import conv2d_transpose, conv_nd, depthwise_conv2d
 from .layer_harness import layer_test
 
 
@@ -95,6 +95,8 @@ CASES = [
     ("conv2d_transpose", lambda: layers.Conv2DTranspose(3, (3, 2), strides=2, padding="same",
                                                         output_padding=1),
      [(3, 4, 2)], lambda xs, w: conv2d_transpose(xs[0], w[0], w[1], (2, 2), "same", (1, 1))),
+    ("dendrrah_2d", lambda: layers.Dendrrah2D(2, depth_multiplier=2, padding="same"),
+     [(4, 5, 3)], lambda xs, w: depthwise_conv2d(xs[0], w[0], w[1], padding="same")),
 ]
 
 
