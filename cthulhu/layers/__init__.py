@@ -15,6 +15,8 @@ from cthulhu.layers.convolutional import (
     Cthalpa2D,
     Cthalpa3D,
     Dendrrah2D,
+    SucNaath1D,
+    SucNaath2D,
 )
 from cthulhu.layers.core import (
     ActivityRegularization,
@@ -58,6 +60,8 @@ Conv1D, Conv2D, Conv3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
 Convolution1D, Convolution2D, Convolution3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
 Convolution2DTranspose = Conv2DTranspose
 DepthwiseConv2D = Dendrrah2D
+SeparableConv1D, SeparableConv2D = SucNaath1D, SucNaath2D
+SeparableConvolution1D, SeparableConvolution2D = SucNaath1D, SucNaath2D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -70,4 +74,5 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "SpatialDropout2D", "SpatialDropout3D",
            "Cthalpa1D", "Cthalpa2D", "Cthalpa3D", "Conv1D", "Conv2D", "Conv3D", "Convolution1D",
            "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose",
-           "Dendrrah2D", "DepthwiseConv2D"]
+           "Dendrrah2D", "DepthwiseConv2D", "SucNaath1D", "SucNaath2D", "SeparableConv1D",
+           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D"]

@@ -149,13 +149,18 @@ class Cthalpa(Layer):
         # A named activation over the channels (the last axis) runs in the kernel's epilogue.
         fn = activations.serialize(self.activation)
         fused = not channels_first and isinstance(fn, str) and fn in FORWARD
-        inputs = [_value(x), _value(self._conv_kernel())] + \
-            ([_value(self.bias)] if self.bias is not None else [])
-        y = _emit("conv", *inputs, strides=self.strides, dilation=self.dilation_rate,
-                  pads=pads, fn=fn if fused else "linear")
+        y = self._convolve(_value(x), pads, fn if fused else "linear")
         if fused:
             return y
         return self.activation(to_channels_first(y, self.rank) if channels_first else y)
+
+    def _bias_inputs(self) -> list:
+        return [_value(self.bias)] if self.bias is not None else []
+
+    def _convolve(self, x, pads: tuple, fn: str):
+        """fn(conv(x) + bias) on the channels-last input value x."""
+        return _emit("conv", x, _value(self._conv_kernel()), *self._bias_inputs(),
+                     strides=self.strides, dilation=self.dilation_rate, pads=pads, fn=fn)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -257,6 +262,19 @@ class Conv2DTranspose(Cthalpa2D):
         return config
 
 
+def block_diagonal(depthwise_kernel):
+    """The (*k, C, C * M) dense kernel of a (*k, C, M) depthwise kernel: input channel c
+    feeds only outputs c * M .. c * M + M - 1. Built in the graph (a product with a constant
+    0/1 mask), so its gradient is the mask times the dense kernel's gradient."""
+    *k, c, m = depthwise_kernel.shape
+    mask = np.eye(c).reshape((1,) * len(k) + (c, c, 1))
+    mask = np.ascontiguousarray(np.broadcast_to(mask, tuple(k) + (c, c, m)),
+                                dtype=depthwise_kernel.dtype)
+    w = _emit("reshape", _value(depthwise_kernel), shape=tuple(k) + (c, 1, m))
+    full = _emit("mul", _value(w), constant_array(mask))
+    return _emit("reshape", _value(full), shape=tuple(k) + (c, c * m))
+
+
 class Dendrrah2D(Cthalpa2D):
     """Dendrrah2D (Keras ``DepthwiseConv2D``): each input channel convolved with its own
     ``depth_multiplier`` filters; output channel c * depth_multiplier + m. Weights
@@ -301,13 +319,7 @@ class Dendrrah2D(Cthalpa2D):
     kernel_name = "depthwise_kernel"
 
     def _conv_kernel(self):
-        kh, kw, c, m = self.kernel.shape
-        # full[a, b, i, j, m] = w[a, b, i, m] if i == j else 0, viewed (kh, kw, C, C * M).
-        mask = np.broadcast_to(np.eye(c)[None, None, :, :, None], (kh, kw, c, c, m))
-        mask_value = constant_array(np.ascontiguousarray(mask, dtype=self.kernel.dtype))
-        w = _emit("reshape", _value(self.kernel), shape=(kh, kw, c, 1, m))
-        full = _emit("mul", _value(w), mask_value)
-        return _emit("reshape", _value(full), shape=(kh, kw, c, c * m))
+        return block_diagonal(self.kernel)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -318,3 +330,98 @@ class Dendrrah2D(Cthalpa2D):
                       depthwise_regularizer=regularizers.serialize(self.kernel_regularizer),
                       depthwise_constraint=constraints.serialize(self.kernel_constraint))
         return config
+
+
+class SucNaath(Cthalpa):
+    """Separable convolution (Keras ``SeparableConv``): a depthwise convolution
+    (``depth_multiplier`` filters per input channel, computed as Dendrrah2D computes it)
+    followed by a 1x1 convolution to ``filters`` channels, then bias and activation.
+    Weights ``depthwise_kernel`` (*k, C, M), ``pointwise_kernel`` (1.., C * M, filters),
+    ``bias``, as in Keras."""
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format=None, dilation_rate=1, depth_multiplier: int = 1,
+                 activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs: Any) -> None:
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            kwargs.pop(key, None)  # Keras writes the base class's keys too; they are unused
+        if not isinstance(depth_multiplier, (int, np.integer)) or depth_multiplier < 1:
+            raise ValueError(f"{type(self).__name__} depth_multiplier must be a positive "
+                             f"integer, got {depth_multiplier!r}")
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias,
+                         bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+
+    def build(self, input_shape: tuple) -> None:
+        channels = input_shape[self._channel_axis()]
+        if channels is None:
+            raise ValueError(f"The channel dimension of the inputs to {type(self).__name__} "
+                             f"{self.name!r} should be defined. Found None.")
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (channels, self.depth_multiplier),
+            self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
+        self.pointwise_kernel = self.add_weight(
+            "pointwise_kernel", (1,) * self.rank + (channels * self.depth_multiplier,
+                                                    self.filters),
+            self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis(): channels})
+        self.built = True
+
+    def _convolve(self, x, pads: tuple, fn: str):
+        depthwise = _emit("conv", x, _value(block_diagonal(self.depthwise_kernel)),
+                          strides=self.strides, dilation=self.dilation_rate, pads=pads,
+                          fn="linear")
+        ones = (1,) * self.rank
+        return _emit("conv", _value(depthwise), _value(self.pointwise_kernel),
+                     *self._bias_inputs(), strides=ones, dilation=ones,
+                     pads=((0, 0),) * self.rank, fn=fn)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint", "groups"):
+            config.pop(key)
+        config.update(depth_multiplier=self.depth_multiplier,
+                      depthwise_initializer=initializers.serialize(self.depthwise_initializer),
+                      pointwise_initializer=initializers.serialize(self.pointwise_initializer),
+                      depthwise_regularizer=regularizers.serialize(self.depthwise_regularizer),
+                      pointwise_regularizer=regularizers.serialize(self.pointwise_regularizer),
+                      depthwise_constraint=constraints.serialize(self.depthwise_constraint),
+                      pointwise_constraint=constraints.serialize(self.pointwise_constraint))
+        return config
+
+
+class SucNaath1D(SucNaath):
+    """SucNaath1D (Keras ``SeparableConv1D``); padding also 'causal'; data_format defaults
+    to channels_last, as in Keras."""
+
+    rank = 1
+    paddings = ("valid", "same", "causal")
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format="channels_last", dilation_rate=1, **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, **kwargs)
+
+
+class SucNaath2D(SucNaath):
+    """SucNaath2D (Keras ``SeparableConv2D``)."""
+
+    rank = 2

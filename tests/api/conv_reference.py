@@ -87,16 +87,28 @@ def conv2d_transpose(x, kernel, bias, strides, padding, output_padding=None, dil
 
 def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1,
                      data_format="channels_last"):
-    """Keras DepthwiseConv2D: channel c convolved with kernel[:, :, c, m] gives output
+    """Keras DepthwiseConv2D (any rank): channel c convolved with kernel[:, :, c, m] gives output
     channel c * M + m (each channel through conv_nd on its own)."""
     if data_format == "channels_first":
         x = np.moveaxis(x, 1, -1)
     outs = []
     for c in range(x.shape[-1]):
         for m in range(kernel.shape[-1]):
-            outs.append(conv_nd(x[..., c:c + 1], kernel[:, :, c:c + 1, m:m + 1], None,
+            outs.append(conv_nd(x[..., c:c + 1], kernel[..., c:c + 1, m:m + 1], None,
                                 strides, padding, dilation)[..., 0])
     y = np.stack(outs, axis=-1)
+    if bias is not None:
+        y = y + bias
+    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
+def separable_conv(x, depthwise, pointwise, bias=None, strides=1, padding="valid",
+                   dilation=1, data_format="channels_last"):
+    """Keras SeparableConv1D/2D: the depthwise convolution, then a 1x1 convolution."""
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    z = depthwise_conv2d(x, depthwise, None, strides, padding, dilation)
+    y = z @ pointwise.reshape(pointwise.shape[-2:])
     if bias is not None:
         y = y + bias
     return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y

@@ -210,3 +210,36 @@ def test_depthwise_config_is_keras_shaped():
     assert config["depth_multiplier"] == 2 and "depthwise_initializer" in config
     with pytest.raises(ValueError, match="depth_multiplier"):
         layers.Dendrrah2D(3, depth_multiplier=0)
+
+
+@pytest.mark.parametrize("rank,kw", [
+    (2, dict()),
+    (2, dict(depth_multiplier=2, padding="same", strides=2)),
+    (2, dict(dilation_rate=2, data_format="channels_first")),
+    (1, dict(padding="causal", dilation_rate=2, depth_multiplier=2)),
+    (1, dict(padding="same", strides=2, use_bias=False)),
+])
+def test_separable_conv(rank, kw):
+    from .conv_reference import separable_conv
+
+    def ref(xs, w):
+        return np.tanh(separable_conv(xs[0], w[0], w[1], w[2] if kw.get("use_bias", True)
+                                      else None, kw.get("strides", 1),
+                                      kw.get("padding", "valid"), kw.get("dilation_rate", 1),
+                                      kw.get("data_format", "channels_last")))
+    shape = {1: (7, 3), 2: (6, 5, 3)}[rank]
+    if kw.get("data_format") == "channels_first":
+        shape = (shape[-1],) + shape[:-1]
+    make = layers.SucNaath2D if rank == 2 else layers.SucNaath1D
+    layer_test(lambda: make(4, 3, activation="tanh", bias_initializer="random_uniform", **kw),
+               [shape], ref)
+
+
+def test_separable_weights_and_config():
+    layer = layers.SucNaath2D(5, (3, 2), depth_multiplier=2)
+    assert layer.compute_output_shape((None, 6, 6, 3)) == (None, 4, 5, 5)
+    assert [w.shape for w in layer.get_weights()] == [(3, 2, 3, 2), (1, 1, 6, 5), (5,)]
+    config = layer.get_config()
+    assert "kernel_initializer" not in config and config["depth_multiplier"] == 2
+    # Keras writes its base class's kernel_* keys as well: they are accepted.
+    layers.SucNaath2D.from_config({**config, "kernel_initializer": "zeros", "groups": 1})

@@ -9,7 +9,7 @@ import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
-from .conv_reference import conv2d_transpose, conv_nd, depthwise_conv2d
+from .conv_reference import conv2d_transpose, conv_nd, depthwise_conv2d, separable_conv
 from .layer_harness import layer_test
 
 
@@ -97,6 +97,10 @@ CASES = [
      [(3, 4, 2)], lambda xs, w: conv2d_transpose(xs[0], w[0], w[1], (2, 2), "same", (1, 1))),
     ("dendrrah_2d", lambda: layers.Dendrrah2D(2, depth_multiplier=2, padding="same"),
      [(4, 5, 3)], lambda xs, w: depthwise_conv2d(xs[0], w[0], w[1], padding="same")),
+    ("sucnaath_1d", lambda: layers.SucNaath1D(3, 2, padding="causal", depth_multiplier=2),
+     [(5, 2)], lambda xs, w: separable_conv(xs[0], w[0], w[1], w[2], padding="causal")),
+    ("sucnaath_2d", lambda: layers.SucNaath2D(3, 2, strides=2, padding="same"),
+     [(5, 4, 2)], lambda xs, w: separable_conv(xs[0], w[0], w[1], w[2], 2, "same")),
 ]
 
 
