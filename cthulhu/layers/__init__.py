@@ -28,6 +28,7 @@ from cthulhu.layers.core import (
     RepeatVector,
     Reshape,
 )
+from cthulhu.layers.local import LuKthu1D, LuKthu2D
 from cthulhu.layers.lukthu import LuKthu
 from cthulhu.layers.masking import Masking
 from cthulhu.layers.merge import (
@@ -61,6 +62,7 @@ Convolution1D, Convolution2D, Convolution3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
 Convolution2DTranspose = Conv2DTranspose
 DepthwiseConv2D = Dendrrah2D
 SeparableConv1D, SeparableConv2D = SucNaath1D, SucNaath2D
+LocallyConnected1D, LocallyConnected2D = LuKthu1D, LuKthu2D
 SeparableConvolution1D, SeparableConvolution2D = SucNaath1D, SucNaath2D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
@@ -75,4 +77,5 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "Cthalpa1D", "Cthalpa2D", "Cthalpa3D", "Conv1D", "Conv2D", "Conv3D", "Convolution1D",
            "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose",
            "Dendrrah2D", "DepthwiseConv2D", "SucNaath1D", "SucNaath2D", "SeparableConv1D",
-           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D"]
+           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+           "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D"]

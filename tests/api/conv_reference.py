@@ -112,3 +112,18 @@ def separable_conv(x, depthwise, pointwise, bias=None, strides=1, padding="valid
     if bias is not None:
         y = y + bias
     return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
+def locally_connected(x, kernel, bias, kernel_size, strides=1):
+    """Keras LocallyConnected1D/2D (implementation 1, channels last): output position p
+    (row-major) is its input window, flattened in (offset, channel) order, times
+    kernel[p]."""
+    rank = len(kernel_size)
+    strides = (strides,) * rank if np.isscalar(strides) else tuple(strides)
+    out = [(x.shape[1 + i] - kernel_size[i]) // strides[i] + 1 for i in range(rank)]
+    y = np.zeros((x.shape[0], *out, kernel.shape[-1]))
+    for p, pos in enumerate(itertools.product(*[range(n) for n in out])):
+        window = x[(slice(None),) + tuple(slice(q * s, q * s + k) for q, s, k in
+                                          zip(pos, strides, kernel_size))]
+        y[(slice(None),) + pos] = window.reshape(len(x), -1) @ kernel[p]
+    return y + bias if bias is not None else y

@@ -243,3 +243,31 @@ def test_separable_weights_and_config():
     assert "kernel_initializer" not in config and config["depth_multiplier"] == 2
     # Keras writes its base class's kernel_* keys as well: they are accepted.
     layers.SucNaath2D.from_config({**config, "kernel_initializer": "zeros", "groups": 1})
+
+
+@pytest.mark.parametrize("rank,kw", [
+    (2, dict()), (2, dict(strides=(2, 1), use_bias=False)), (1, dict()), (1, dict(strides=2)),
+])
+def test_locally_connected(rank, kw):
+    from .conv_reference import locally_connected
+    kernel = (3, 2) if rank == 2 else (3,)
+
+    def ref(xs, w):
+        return np.tanh(locally_connected(xs[0], w[0], w[1] if kw.get("use_bias", True)
+                                         else None, kernel, kw.get("strides", 1)))
+    make = layers.LuKthu2D if rank == 2 else layers.LuKthu1D
+    shape = (6, 5, 2) if rank == 2 else (7, 2)
+    layer_test(lambda: make(3, kernel, activation="tanh", bias_initializer="random_uniform",
+                            **kw), [shape], ref)
+
+
+def test_locally_connected_weights_and_errors():
+    layer = layers.LuKthu2D(4, 3, strides=2)
+    assert layer.compute_output_shape((None, 7, 8, 2)) == (None, 3, 3, 4)
+    assert [w.shape for w in layer.get_weights()] == [(9, 18, 4), (3, 3, 4)]
+    with pytest.raises(ValueError, match="valid"):
+        layers.LuKthu2D(2, 3, padding="same")
+    with pytest.raises(NotImplementedError, match="implementation"):
+        layers.LuKthu1D(2, 3, implementation=2)
+    with pytest.raises(NotImplementedError, match="channels_first"):
+        layers.LuKthu2D(2, 3, data_format="channels_first")

@@ -9,7 +9,13 @@ import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
-from .conv_reference import conv2d_transpose, conv_nd, depthwise_conv2d, separable_conv
+from .conv_reference import (
+    conv2d_transpose,
+    conv_nd,
+    depthwise_conv2d,
+    locally_connected,
+    separable_conv,
+)
 from .layer_harness import layer_test
 
 
@@ -101,6 +107,10 @@ CASES = [
      [(5, 2)], lambda xs, w: separable_conv(xs[0], w[0], w[1], w[2], padding="causal")),
     ("sucnaath_2d", lambda: layers.SucNaath2D(3, 2, strides=2, padding="same"),
      [(5, 4, 2)], lambda xs, w: separable_conv(xs[0], w[0], w[1], w[2], 2, "same")),
+    ("lukthu_1d", lambda: layers.LuKthu1D(3, 2, strides=2), [(7, 2)],
+     lambda xs, w: locally_connected(xs[0], w[0], w[1], (2,), 2)),
+    ("lukthu_2d", lambda: layers.LuKthu2D(2, (2, 3)), [(4, 5, 2)],
+     lambda xs, w: locally_connected(xs[0], w[0], w[1], (2, 3))),
 ]
 
 
