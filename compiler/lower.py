@@ -205,6 +205,31 @@ class Lowerer:
             reads, [out], flops=2 * abs(m) * abs(n) * abs(k),
             flops_per_row=min(m, n, k) < 0))
 
+    def conv(self, node: Node, mode: int, a: Value, b: Value, spatial: tuple, kernel: tuple,
+             bias: Optional[Value] = None, fn: str = "linear") -> None:
+        """compiler/ops/conv.py: mode 0 conv(x, w) (with its bias + activation epilogue),
+        1 input grad (g, w), 2 kernel grad (x, g). The geometry is an int64 constant table;
+        im2col columns go to an arena scratch."""
+        from compiler.ops.conv import conv_geometry
+        out = node.outputs[0]
+        # The kernel operand (mode 2: the gradient g) gives the filters; C is x's last axis.
+        channels = int(b.shape[-2] if mode == 1 else a.shape[-1])  # type: ignore[arg-type]
+        filters = int(b.shape[-1])  # type: ignore[arg-type]
+        geom, _, size = conv_geometry(node.attrs, spatial, kernel, channels, filters,
+                                      np.dtype(out.dtype).itemsize)
+        table = Value((len(geom),), "int64")
+        self.constant_array(table, geom)
+        scratch = Value((size,), out.dtype)
+        # Per sample: output pixels x kernel pixels x C x F, whichever the mode.
+        macs = int(np.prod(geom[8:11])) * int(np.prod(kernel)) * channels * filters
+        self.calls.append(Call("conv", out.dtype, [mode, Buf(table), Buf(a), Buf(b), Buf(out),
+                                                   Buf(scratch),
+                                                   Buf(bias) if bias is not None else 0,
+                                                   _codes().ACTIVATIONS[fn]],
+                               [a, b, table] + ([bias] if bias is not None else []),
+                               [out, scratch], flops=2 * macs,
+                               flops_per_row=True))
+
     def batch_gemm(self, node: Node) -> None:
         """One GEMM per index of the first axis of rank-3 operands."""
         (a, b), (out,) = node.inputs, node.outputs

@@ -2,6 +2,7 @@
 
 from compiler.ops import (  # noqa: F401  (imported for their registrations)
     activation,
+    conv,
     elementwise,
     embedding,
     join,

@@ -19,6 +19,7 @@ from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
 from cthulhu._kernels.batchnorm cimport bn_infer_bwd, bn_infer_fwd, bn_train_bwd, bn_train_fwd
 from cthulhu._kernels.blas cimport gemm_batched, gemm_threaded
 from cthulhu._kernels.codes cimport *
+from cthulhu._kernels.conv cimport conv_exec
 from cthulhu._kernels.elementwise cimport ew_chain
 from cthulhu._kernels.embedding cimport gather_rows, scatter_add_rows
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
@@ -49,6 +50,7 @@ OPCODES = {
     "avg_pool_bwd": OP_AVG_POOL_BWD,
     "gather": OP_GATHER, "scatter_add": OP_SCATTER_ADD, "bn_train": OP_BN_TRAIN,
     "bn_train_grad": OP_BN_TRAIN_GRAD, "bn_infer": OP_BN_INFER, "bn_infer_grad": OP_BN_INFER_GRAD,
+    "conv": OP_CONV,
 }
 
 
@@ -390,6 +392,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_bn_infer(tag, f, consts, n)
     elif op == OP_BN_INFER_GRAD:
         exec_bn_infer_grad(tag, f, consts, n)
+    elif op == OP_CONV:
+        conv_exec(tag, f, n)
     elif op == OP_UNIFORM:
         # size, Y, step address, seed, low, high (const indices)
         size = dim(f[0], n)

@@ -9,6 +9,15 @@ from cthulhu.layers.advanced_activations import (
     ThresholdedReLU,
 )
 from cthulhu.layers.base import Input, InputLayer, InputSpec, Layer
+from cthulhu.layers.convolutional import (
+    Conv2DTranspose,
+    Cthalpa1D,
+    Cthalpa2D,
+    Cthalpa3D,
+    Dendrrah2D,
+    SucNaath1D,
+    SucNaath2D,
+)
 from cthulhu.layers.core import (
     ActivityRegularization,
     Azatoth,
@@ -20,6 +29,7 @@ from cthulhu.layers.core import (
     Reshape,
 )
 from cthulhu.layers.embeddings import TheHydra
+from cthulhu.layers.local import LuKthu1D, LuKthu2D
 from cthulhu.layers.lukthu import LuKthu
 from cthulhu.layers.masking import Masking
 from cthulhu.layers.merge import (
@@ -91,6 +101,13 @@ GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (GlobalAveragePooling1D,
                                                      GlobalAveragePooling3D)
 ZeroPadding1D, ZeroPadding2D, ZeroPadding3D = Xexanoth1D, Xexanoth2D, Xexanoth3D
 UpSampling1D, UpSampling2D, UpSampling3D = UbboSathla1D, UbboSathla2D, UbboSathla3D
+Conv1D, Conv2D, Conv3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
+Convolution1D, Convolution2D, Convolution3D = Cthalpa1D, Cthalpa2D, Cthalpa3D
+Convolution2DTranspose = Conv2DTranspose
+DepthwiseConv2D = Dendrrah2D
+SeparableConv1D, SeparableConv2D = SucNaath1D, SucNaath2D
+LocallyConnected1D, LocallyConnected2D = LuKthu1D, LuKthu2D
+SeparableConvolution1D, SeparableConvolution2D = SucNaath1D, SucNaath2D
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -114,4 +131,9 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "UbboSathla1D", "UbboSathla2D", "UbboSathla3D", "ZeroPadding1D", "ZeroPadding2D",
            "ZeroPadding3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
            "TheHydra", "Embedding",
-           "BlacknessFromTheStars", "BatchNormalization", "TimeDistributed"]
+           "BlacknessFromTheStars", "BatchNormalization", "TimeDistributed",
+           "Cthalpa1D", "Cthalpa2D", "Cthalpa3D", "Conv1D", "Conv2D", "Conv3D", "Convolution1D",
+           "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose",
+           "Dendrrah2D", "DepthwiseConv2D", "SucNaath1D", "SucNaath2D", "SeparableConv1D",
+           "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+           "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D"]

@@ -93,7 +93,10 @@ def _check_gradients(make_layer, input_shapes, xs, seed) -> None:
         def loss_of(feeds_, weights_):
             return float(interpret(graph, feeds_, weights_)[0]["loss"])
 
-        arrays = list(xs) + weights
+        # The layer's weights, wherever the trace lists them (a layer may also trace
+        # constant arrays, which are variables of the trace too).
+        position = {id(v): i for i, v in enumerate(trace.variables)}
+        arrays = list(xs) + [weights[position[id(w)]] for w in layer.weights]
         for i, array in enumerate(arrays):
             numeric = np.zeros_like(array)
             for idx in np.ndindex(array.shape):

@@ -9,6 +9,13 @@ import cthulhu
 from cthulhu import layers
 from cthulhu.layers import Daoloth
 
+from .conv_reference import (
+    conv2d_transpose,
+    conv_nd,
+    depthwise_conv2d,
+    locally_connected,
+    separable_conv,
+)
 from .layer_harness import layer_test
 from .pooling_cases import pooling_cases
 from .shaping_cases import shaping_cases
@@ -141,6 +148,27 @@ CASES = [
     ("time_distributed_batchnorm_axis1",
      lambda: layers.TimeDistributed(layers.BlacknessFromTheStars(axis=1, **_RANDOM_BN)),
      [(2, 3, 2)], bn_inference(2)),
+    # More convolution combinations: tests/api/test_conv_layers.py.
+    ("cthalpa_1d", lambda: layers.Cthalpa1D(3, 2, padding="causal", activation="tanh"),
+     [(5, 2)], lambda xs, w: conv_nd(xs[0], w[0], w[1], padding="causal", activation="tanh")),
+    ("cthalpa_2d", lambda: layers.Cthalpa2D(3, (2, 3), strides=(1, 2), padding="same"),
+     [(4, 5, 2)], lambda xs, w: conv_nd(xs[0], w[0], w[1], (1, 2), "same")),
+    # channels_last only here: TensorFlow's CPU kernels (the live round trip) lack NCHW.
+    ("cthalpa_3d", lambda: layers.Cthalpa3D(2, 2, dilation_rate=(1, 2, 1)), [(2, 3, 3, 2)],
+     lambda xs, w: conv_nd(xs[0], w[0], w[1], dilation=(1, 2, 1))),
+    ("conv2d_transpose", lambda: layers.Conv2DTranspose(3, (3, 2), strides=2, padding="same",
+                                                        output_padding=1),
+     [(3, 4, 2)], lambda xs, w: conv2d_transpose(xs[0], w[0], w[1], (2, 2), "same", (1, 1))),
+    ("dendrrah_2d", lambda: layers.Dendrrah2D(2, depth_multiplier=2, padding="same"),
+     [(4, 5, 3)], lambda xs, w: depthwise_conv2d(xs[0], w[0], w[1], padding="same")),
+    ("sucnaath_1d", lambda: layers.SucNaath1D(3, 2, padding="causal", depth_multiplier=2),
+     [(5, 2)], lambda xs, w: separable_conv(xs[0], w[0], w[1], w[2], padding="causal")),
+    ("sucnaath_2d", lambda: layers.SucNaath2D(3, 2, strides=2, padding="same"),
+     [(5, 4, 2)], lambda xs, w: separable_conv(xs[0], w[0], w[1], w[2], 2, "same")),
+    ("lukthu_1d", lambda: layers.LuKthu1D(3, 2, strides=2), [(7, 2)],
+     lambda xs, w: locally_connected(xs[0], w[0], w[1], (2,), 2)),
+    ("lukthu_2d", lambda: layers.LuKthu2D(2, (2, 3)), [(4, 5, 2)],
+     lambda xs, w: locally_connected(xs[0], w[0], w[1], (2, 3))),
 ]
 
 CASES += pooling_cases() + shaping_cases()

@@ -11,6 +11,8 @@ import numpy as np
 
 from compiler.ops.activation import ACTIVATIONS, FORWARD
 
+from .conv_cases import conv_cases
+
 
 def normal(*shape):
     return lambda rng, dtype: rng.normal(size=shape).astype(dtype)
@@ -233,6 +235,7 @@ def cases():
     out.append(("pad_axis", [normal(2, 3, 4, 2)], {"axis": 2, "before": 1, "after": 0}, [0],
                 [0]))
     out.extend(embedding_and_normalization_cases())
+    out.extend(conv_cases())
     return out
 
 
