@@ -109,6 +109,22 @@ def main() -> None:
     nested.save(os.path.join(HERE, "nested.h5"))
     out.update(x_nested=xn, nested_predict=nested.predict(xn, verbose=0))
 
+    # A small CNN (convolution, pooling, batch normalization with moving statistics moved
+    # by two training steps), with its Adam state.
+    xc = rng.normal(size=(4, 8, 8, 1)).astype("float32")
+    yc = np.eye(3, dtype="float32")[rng.integers(0, 3, 4)]
+    cnn = keras.Sequential([
+        keras.layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1), name="conv"),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.BatchNormalization(name="bn"),
+        keras.layers.Flatten(name="flat"),
+        keras.layers.Dense(3, activation="softmax", name="out")], name="cnn")
+    cnn.compile(keras.optimizers.Adam(0.01), "categorical_crossentropy")
+    for _ in range(2):
+        cnn.train_on_batch(xc, yc)
+    cnn.save(os.path.join(HERE, "cnn.h5"))
+    out.update(x_cnn=xc, cnn_predict=cnn.predict(xc, verbose=0))
+
     grid = np.linspace(-4, 4, 33).astype("float32")
     out.update(hard_sigmoid_x=grid,
                hard_sigmoid_y=keras.activations.hard_sigmoid(tf.constant(grid)).numpy())

@@ -76,6 +76,14 @@ def test_nested_file():
     _close(model.predict(EXPECTED["x_nested"]), EXPECTED["nested_predict"])
 
 
+def test_cnn_file():
+    model = load_model(os.path.join(HERE, "cnn.h5"))
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Cthalpa2D", "Mlandoth2D", "BlacknessFromTheStars", "Flatten", "Daoloth"]
+    assert int(model.optimizer.iterations.numpy()) == 2
+    _close(model.predict(EXPECTED["x_cnn"]), EXPECTED["cnn_predict"])
+
+
 def test_hard_sigmoid_is_keras_2():
     grid, want = EXPECTED["hard_sigmoid_x"], EXPECTED["hard_sigmoid_y"]
     np.testing.assert_allclose(want, np.clip(0.2 * grid + 0.5, 0, 1), atol=1e-7)
