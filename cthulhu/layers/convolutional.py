@@ -17,6 +17,7 @@ from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
 from cthulhu.backend._tracing import _emit, _value, constant_array
 from cthulhu.layers.base import InputSpec, Layer
+from cthulhu.layers.kernel_args import KernelBiasArgs
 
 
 def normalize_tuple(value: Any, rank: int, name: str) -> tuple:
@@ -68,7 +69,7 @@ def to_channels_first(x, rank: int):
     return K.permute_dimensions(x, (0, rank + 1) + tuple(range(1, rank + 1)))
 
 
-class Cthalpa(Layer):
+class Cthalpa(KernelBiasArgs, Layer):
     """The N-d convolution (Keras ``_Conv``): ``activation(conv(inputs, kernel) + bias)``."""
 
     rank = 2
@@ -104,15 +105,9 @@ class Cthalpa(Layer):
             raise NotImplementedError(f"{name}(groups={groups}): grouped convolutions are not "
                                       f"supported yet (groups=1 only)")
         self.groups = 1
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._set_kernel_bias_args(activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer,
+                                   activity_regularizer, kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _channel_axis(self) -> int:
@@ -167,14 +162,7 @@ class Cthalpa(Layer):
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
                       padding=self.padding, data_format=self.data_format,
                       dilation_rate=self.dilation_rate, groups=self.groups,
-                      activation=activations.serialize(self.activation), use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint))
+                      **self._kernel_bias_config())
         return config
 
 

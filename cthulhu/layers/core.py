@@ -6,11 +6,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from cthulhu import activations, constraints, initializers, regularizers
+from cthulhu import activations, regularizers
 from cthulhu import backend as K
 from cthulhu.backend._random import resolve_noise_shape
 from cthulhu.backend._tracing import _emit, _value
 from cthulhu.layers.base import InputSpec, Layer
+from cthulhu.layers.kernel_args import KernelBiasArgs
 
 
 def _not_yet(layer: str, **args: Any) -> None:
@@ -19,7 +20,7 @@ def _not_yet(layer: str, **args: Any) -> None:
             raise NotImplementedError(f"{layer}({name}=...) is not supported yet")
 
 
-class Daoloth(Layer):
+class Daoloth(KernelBiasArgs, Layer):
     """Daoloth (Keras ``Dense``): ``activation(dot(input, kernel) + bias)``. On inputs of
     rank > 2 the kernel applies to the last axis: (batch, d0, d1) -> (batch, d0, units), as
     one GEMM over batch * d0 rows (the fused GEMM + bias + activation kernel)."""
@@ -34,15 +35,9 @@ class Daoloth(Layer):
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Daoloth units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self._set_kernel_bias_args(activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer,
+                                   activity_regularizer, kernel_constraint, bias_constraint)
 
     input_spec = InputSpec(min_ndim=2)
 
@@ -69,15 +64,7 @@ class Daoloth(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(units=self.units, activation=activations.serialize(self.activation),
-                      use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint))
+        config.update(units=self.units, **self._kernel_bias_config())
         return config
 
 

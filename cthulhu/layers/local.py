@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from cthulhu import activations, constraints, initializers, regularizers
 from cthulhu import backend as K
 from cthulhu.backend._tracing import _emit, _value, constant_array
 from cthulhu.layers.base import InputSpec, Layer
 from cthulhu.layers.convolutional import normalize_data_format, normalize_tuple
+from cthulhu.layers.kernel_args import KernelBiasArgs
 
 
-class LuKthu(Layer):
+class _LocallyConnected(KernelBiasArgs, Layer):
     rank = 2
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
@@ -52,15 +52,9 @@ class LuKthu(Layer):
             raise NotImplementedError(f"{name}(implementation={implementation}): only "
                                       f"implementation=1 (its weight layout) is supported")
         self.implementation = 1
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._set_kernel_bias_args(activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer,
+                                   activity_regularizer, kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _out_shape(self, spatial: tuple) -> tuple:
@@ -111,19 +105,11 @@ class LuKthu(Layer):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
                       padding=self.padding, data_format=self.data_format,
-                      activation=activations.serialize(self.activation), use_bias=self.use_bias,
-                      kernel_initializer=initializers.serialize(self.kernel_initializer),
-                      bias_initializer=initializers.serialize(self.bias_initializer),
-                      kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-                      bias_regularizer=regularizers.serialize(self.bias_regularizer),
-                      activity_regularizer=regularizers.serialize(self.activity_regularizer),
-                      kernel_constraint=constraints.serialize(self.kernel_constraint),
-                      bias_constraint=constraints.serialize(self.bias_constraint),
-                      implementation=self.implementation)
+                      implementation=self.implementation, **self._kernel_bias_config())
         return config
 
 
-class LuKthu1D(LuKthu):
+class LuKthu1D(_LocallyConnected):
     """LuKthu1D (Keras ``LocallyConnected1D``); data_format defaults to channels_last."""
 
     rank = 1
@@ -134,7 +120,7 @@ class LuKthu1D(LuKthu):
                          data_format=data_format, **kwargs)
 
 
-class LuKthu2D(LuKthu):
+class LuKthu2D(_LocallyConnected):
     """LuKthu2D (Keras ``LocallyConnected2D``)."""
 
     rank = 2
