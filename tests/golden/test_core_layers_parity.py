@@ -10,7 +10,6 @@ import os
 
 import numpy as np
 
-from cthulhu import backend as K
 from cthulhu import optimizers
 from cthulhu.layers import (
     Azatoth,
@@ -26,23 +25,13 @@ from cthulhu.layers import (
 )
 from cthulhu.models import Lump
 
+from ..api.test_lukthu_masking import antirectifier, antirectifier_output_shape
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "core_layers_golden.npz"))
 NAMES = [str(n).split(":")[0] for n in GOLDEN["meta_weight_names"]]
 TOLERANCE = 1e-4
 
-
-def antirectifier(x):
-    x -= K.mean(x, axis=1, keepdims=True)
-    x = K.l2_normalize(x, axis=1)
-    pos = K.relu(x)
-    neg = K.relu(-x)
-    return K.concatenate([pos, neg], axis=1)
-
-
-def antirectifier_output_shape(input_shape):
-    shape = list(input_shape)
-    shape[-1] *= 2
-    return tuple(shape)
 
 
 def _model() -> Lump:
@@ -66,15 +55,11 @@ def _model() -> Lump:
     return model
 
 
-def _relative_error(got, want) -> float:
-    want = np.asarray(want, np.float64)
-    return float(np.max(np.abs(np.asarray(got) - want) / np.maximum(np.abs(want), 1e-3)))
-
 
 def test_predictions_match():
     model = _model()
     got = model.predict([GOLDEN["seq"], GOLDEN["vec"]])
-    assert _relative_error(got, GOLDEN["predictions"]) <= TOLERANCE
+    assert relative_error(got, GOLDEN["predictions"]) <= TOLERANCE
 
 
 def test_three_adam_steps_with_a_masked_temporal_loss_match():
@@ -85,7 +70,7 @@ def test_three_adam_steps_with_a_masked_temporal_loss_match():
     x = [GOLDEN["seq"], GOLDEN["vec"]]
     values = [model.train_on_batch(x, GOLDEN["y"], sample_weight=GOLDEN["sw"])
               for _ in range(3)]
-    assert _relative_error(values, GOLDEN["values"]) <= TOLERANCE, (values, GOLDEN["values"])
+    assert relative_error(values, GOLDEN["values"]) <= TOLERANCE, (values, GOLDEN["values"])
     final = {name: GOLDEN[f"final_{i}"] for i, name in enumerate(NAMES)}
     for w in model.weights:
-        assert _relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name
+        assert relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name

@@ -14,6 +14,8 @@ from cthulhu import optimizers
 from cthulhu.layers import Daoloth
 from cthulhu.models import Pile
 
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "mlp_golden.npz"))
 CONFIG = json.loads(str(GOLDEN["meta_config"]))
 RUNS = [(prefix, run) for prefix, case in sorted(CONFIG["cases"].items())
@@ -31,19 +33,15 @@ def _model(prefix: str) -> Pile:
     return model
 
 
-def _relative_error(got: np.ndarray, want: np.ndarray) -> float:
-    scale = np.maximum(np.abs(want), 1e-3)
-    return float(np.max(np.abs(got - want) / scale))
-
 
 @pytest.mark.parametrize("prefix", sorted(CONFIG["cases"]))
 def test_initial_predictions_and_loss(prefix):
     model = _model(prefix)
     model.conjure(optimizer="sgd", loss=CONFIG["cases"][prefix]["loss"])
     x, y = GOLDEN[f"{prefix}_x"], GOLDEN[f"{prefix}_y"]
-    assert _relative_error(model.predict(x), GOLDEN[f"{prefix}_init_pred"]) <= 1e-5
+    assert relative_error(model.predict(x), GOLDEN[f"{prefix}_init_pred"]) <= 1e-5
     loss = model.evaluate(x, y, batch_size=32, verbose=0)
-    assert _relative_error(np.array(loss), GOLDEN[f"{prefix}_init_loss"]) <= 1e-5
+    assert relative_error(np.array(loss), GOLDEN[f"{prefix}_init_loss"]) <= 1e-5
 
 
 @pytest.mark.parametrize("prefix,run", RUNS)
@@ -54,8 +52,8 @@ def test_weights_after_three_steps(prefix, run):
     model.conjure(optimizer=getattr(optimizers, name)(**kwargs), loss=case["loss"])
     x, y = GOLDEN[f"{prefix}_x"], GOLDEN[f"{prefix}_y"]
     losses = [model.train_on_batch(x, y) for _ in range(3)]
-    assert _relative_error(np.array(losses), GOLDEN[f"{prefix}_{run}_losses"]) <= 1e-4
+    assert relative_error(np.array(losses), GOLDEN[f"{prefix}_{run}_losses"]) <= 1e-4
     want = [GOLDEN[f"{prefix}_{run}_l{i}_{kind}"] for i in range(3)
             for kind in ("kernel", "bias")]
     for got, expected in zip(model.get_weights(), want):
-        assert _relative_error(got, expected) <= 1e-4
+        assert relative_error(got, expected) <= 1e-4

@@ -17,6 +17,8 @@ from cthulhu import optimizers
 from cthulhu.layers import Daoloth, Input
 from cthulhu.models import Lump
 
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "lump_golden.npz"))
 CONFIG = json.loads(str(GOLDEN["meta_config"]))
 TOLERANCE = 1e-4
@@ -51,10 +53,6 @@ def _model() -> Lump:
     return model
 
 
-def _relative_error(got: np.ndarray, want: np.ndarray) -> float:
-    scale = np.maximum(np.abs(want), 1e-3)
-    return float(np.max(np.abs(np.asarray(got) - want) / scale))
-
 
 def _train(key: str) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     spec = CONFIG["optimizers"][key]
@@ -85,12 +83,12 @@ def test_three_steps_match_tf_keras(key):
     want_values = GOLDEN[f"{key}_values"]
     errors = {}
     for j, name in enumerate(METRICS_NAMES):
-        errors[name] = _relative_error(values[:, names.index(name)], want_values[:, j])
+        errors[name] = relative_error(values[:, names.index(name)], want_values[:, j])
     want_weights = _golden_weights(f"{key}_weights")
     assert sorted(weights) == sorted(want_weights)
     for name, expected in want_weights.items():
         assert weights[name].shape == expected.shape, name
-        errors[name] = _relative_error(weights[name], expected)
+        errors[name] = relative_error(weights[name], expected)
     worst = max(errors, key=errors.get)
     assert errors[worst] <= TOLERANCE, f"{key}: {worst} relative error {errors[worst]:.3g}"
 
@@ -100,7 +98,7 @@ def test_weights_move_for_every_optimizer():
     init = _golden_weights("init_weights")
     for key in CONFIG["optimizers"]:
         after = _golden_weights(f"{key}_weights")
-        assert max(_relative_error(after[n], init[n]) for n in init) > 1e-3, key
+        assert max(relative_error(after[n], init[n]) for n in init) > 1e-3, key
 
 
 def test_loss_is_the_weighted_sum_of_the_output_losses():

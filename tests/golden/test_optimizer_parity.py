@@ -16,6 +16,8 @@ from cthulhu import optimizers
 from cthulhu.layers import Daoloth
 from cthulhu.models import Pile
 
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "optimizer_golden.npz"))
 CONFIG = json.loads(str(GOLDEN["meta_config"]))
 TOLERANCE = 1e-4
@@ -29,10 +31,6 @@ def _model() -> Pile:
                        for kind in ("kernel", "bias")])
     return model
 
-
-def _relative_error(got: np.ndarray, want: np.ndarray) -> float:
-    scale = np.maximum(np.abs(want), 1e-3)
-    return float(np.max(np.abs(got - want) / scale))
 
 
 def _golden_weights(key: str) -> list[np.ndarray]:
@@ -61,9 +59,9 @@ def _train(key: str) -> tuple[np.ndarray, list[np.ndarray]]:
 @pytest.mark.parametrize("key", sorted(CONFIG["configs"]))
 def test_three_steps_match_tf_keras(key):
     losses, weights = _train(key)
-    errors = {"losses": _relative_error(losses, GOLDEN[f"{key}_losses"])}
+    errors = {"losses": relative_error(losses, GOLDEN[f"{key}_losses"])}
     for i, (got, expected) in enumerate(zip(weights, _golden_weights(key))):
-        errors[f"weight {i}"] = _relative_error(got, expected)
+        errors[f"weight {i}"] = relative_error(got, expected)
     worst = max(errors, key=errors.get)
     assert errors[worst] <= TOLERANCE, f"{key}: {worst} relative error {errors[worst]:.3g}"
 
@@ -83,7 +81,7 @@ def test_weights_move_for_every_config():
     init = [GOLDEN[f"init_l{i}_{kind}"] for i in range(3) for kind in ("kernel", "bias")]
     for key in CONFIG["configs"]:
         after = _golden_weights(key)
-        assert max(_relative_error(a, b) for a, b in zip(after, init)) > 1e-3, key
+        assert max(relative_error(a, b) for a, b in zip(after, init)) > 1e-3, key
 
 
 # ---- the Keras-level API ------------------------------------------------------------------

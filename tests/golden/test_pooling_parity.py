@@ -40,6 +40,8 @@ from cthulhu.layers import (
 )
 from cthulhu.models import Lump
 
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "pooling_golden.npz"))
 NAMES = [str(n).split(":")[0] for n in GOLDEN["meta_weight_names"]]
 TOLERANCE = 1e-4
@@ -83,10 +85,6 @@ def _model() -> Lump:
     return model
 
 
-def _relative_error(got, want) -> float:
-    want = np.asarray(want, np.float64)
-    return float(np.max(np.abs(np.asarray(got) - want) / np.maximum(np.abs(want), 1e-3)))
-
 
 def _inputs() -> list:
     return [GOLDEN["img"], GOLDEN["seq"], GOLDEN["vol"]]
@@ -94,14 +92,14 @@ def _inputs() -> list:
 
 def test_predictions_match():
     got = _model().predict(_inputs())
-    assert _relative_error(got, GOLDEN["predictions"]) <= TOLERANCE
+    assert relative_error(got, GOLDEN["predictions"]) <= TOLERANCE
 
 
 def test_three_adam_steps_match():
     model = _model()
     model.conjure(optimizers.Adam(learning_rate=0.01), "categorical_crossentropy")
     losses = [model.train_on_batch(_inputs(), GOLDEN["y"]) for _ in range(3)]
-    assert _relative_error(losses, GOLDEN["losses"]) <= TOLERANCE, (losses, GOLDEN["losses"])
+    assert relative_error(losses, GOLDEN["losses"]) <= TOLERANCE, (losses, GOLDEN["losses"])
     final = {name: GOLDEN[f"final_{i}"] for i, name in enumerate(NAMES)}
     for w in model.weights:
-        assert _relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name
+        assert relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name

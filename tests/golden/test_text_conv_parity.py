@@ -14,14 +14,12 @@ from cthulhu import optimizers
 from cthulhu.layers import BlacknessFromTheStars, Cthalpa1D, Daoloth, GhrothMlandoth1D, TheHydra
 from cthulhu.models import Pile
 
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "text_conv_golden.npz"))
 NAMES = [str(n).split(":")[0] for n in GOLDEN["meta_weight_names"]]
 TOLERANCE = 1e-4
 
-
-def _relative_error(got, want) -> float:
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    return float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-3)))
 
 
 def _model() -> Pile:
@@ -37,10 +35,10 @@ def _model() -> Pile:
 
 def test_text_conv_model_matches_over_three_adam_steps():
     model = _model()
-    assert _relative_error(model.predict(GOLDEN["x"]), GOLDEN["predictions"]) <= TOLERANCE
+    assert relative_error(model.predict(GOLDEN["x"]), GOLDEN["predictions"]) <= TOLERANCE
     model.conjure(optimizers.Adam(0.01), "binary_crossentropy", metrics=["accuracy"])
     values = [model.train_on_batch(GOLDEN["x"], GOLDEN["y"]) for _ in range(3)]
-    assert _relative_error(values, GOLDEN["values"]) <= TOLERANCE, (values, GOLDEN["values"])
+    assert relative_error(values, GOLDEN["values"]) <= TOLERANCE, (values, GOLDEN["values"])
     final = {name: GOLDEN[f"final_{i}"] for i, name in enumerate(NAMES)}
     for w in model.weights:
-        assert _relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name
+        assert relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name

@@ -18,6 +18,8 @@ from cthulhu import optimizers
 from cthulhu.layers import BlacknessFromTheStars, Daoloth, Input, LuKthu, TheHydra
 from cthulhu.models import Lump
 
+from .parity import relative_error
+
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "text_norm_golden.npz"))
 NAMES = [str(n).split(":")[0] for n in GOLDEN["meta_weight_names"]]
 TOLERANCE = 1e-4
@@ -50,10 +52,6 @@ def _model(prefix: str = "") -> Lump:
     return model
 
 
-def _relative_error(got, want) -> float:
-    want = np.asarray(want, np.float64)
-    return float(np.max(np.abs(np.asarray(got) - want) / np.maximum(np.abs(want), 1e-3)))
-
 
 def test_weight_order_is_keras():
     assert [w.name for w in _model().weights] == NAMES
@@ -62,7 +60,7 @@ def test_weight_order_is_keras():
 @pytest.mark.parametrize("prefix", ["", "masked_"])
 def test_predictions_with_the_moving_statistics_match(prefix):
     got = _model(prefix).predict(GOLDEN[prefix + "x"])
-    assert _relative_error(got, GOLDEN[prefix + "predictions"]) <= TOLERANCE
+    assert relative_error(got, GOLDEN[prefix + "predictions"]) <= TOLERANCE
 
 
 @pytest.mark.parametrize("prefix", ["", "masked_"])
@@ -72,9 +70,9 @@ def test_three_adam_steps_match_moving_statistics_included(prefix):
     x, y = GOLDEN[prefix + "x"], GOLDEN[prefix + "y"]
     values = [model.train_on_batch(x, y) for _ in range(3)]
     want = GOLDEN[prefix + "values"]
-    assert _relative_error(values, want) <= TOLERANCE, (values, want)
+    assert relative_error(values, want) <= TOLERANCE, (values, want)
     final = {name: GOLDEN[f"{prefix}final_{i}"] for i, name in enumerate(NAMES)}
     for w in model.weights:
-        assert _relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name
+        assert relative_error(w.numpy(), final[w.name]) <= TOLERANCE, w.name
     got = model.predict(x)
-    assert _relative_error(got, GOLDEN[prefix + "final_predictions"]) <= TOLERANCE
+    assert relative_error(got, GOLDEN[prefix + "final_predictions"]) <= TOLERANCE

@@ -14,15 +14,12 @@ from cthulhu import optimizers
 from cthulhu.layers import Cthalpa2D, Daoloth, Darkness, Flatten, Mlandoth2D
 from cthulhu.models import Pile
 
+from .parity import relative_error
 from .w3_weights import SEED, init_weights
 
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "w3_golden.npz"))
 TOLERANCE = 1e-4
 
-
-def _relative_error(got, want) -> float:
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    return float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-3)))
 
 
 def _w3() -> Pile:
@@ -44,13 +41,13 @@ def _w3() -> Pile:
 
 def test_w3_predictions_steps_and_weights_match():
     model = _w3()
-    assert _relative_error(model.predict(GOLDEN["x"]), GOLDEN["predictions"]) <= TOLERANCE
+    assert relative_error(model.predict(GOLDEN["x"]), GOLDEN["predictions"]) <= TOLERANCE
     model.conjure(optimizers.Adam(0.001), "categorical_crossentropy")
     losses = [model.train_on_batch(GOLDEN["x"], GOLDEN["y"]) for _ in range(3)]
-    assert _relative_error(losses, GOLDEN["losses"]) <= TOLERANCE, (losses, GOLDEN["losses"])
+    assert relative_error(losses, GOLDEN["losses"]) <= TOLERANCE, (losses, GOLDEN["losses"])
     for i, w in enumerate(model.get_weights()):
         flat = w.astype(np.float64).ravel()
-        assert _relative_error(flat[GOLDEN[f"final_idx_{i}"]], GOLDEN[f"final_val_{i}"]) \
+        assert relative_error(flat[GOLDEN[f"final_idx_{i}"]], GOLDEN[f"final_val_{i}"]) \
             <= TOLERANCE, i
         sums = [flat.sum(), (flat * flat).sum()]
-        assert _relative_error(sums, GOLDEN[f"final_sum_{i}"]) <= 1e-3, i
+        assert relative_error(sums, GOLDEN[f"final_sum_{i}"]) <= 1e-3, i
