@@ -5,11 +5,13 @@ Grammar (one line per node in ``format_graph``)::
     %3:f32[?,16] = matmul(%1, %2) {transpose_a=False, transpose_b=False}
 
 A ``Value`` has a static shape whose first axis may be ``None``: the batch dimension, fixed
-only when a plan runs. A ``Node`` applies a registered op to input values and defines its
-output values. A ``Graph`` lists its nodes in a valid execution order, the values fed per run
-(``inputs``), the persistent state it reads (``params``), the named values it returns
-(``outputs``) and the state it writes back (``assigns``: param <- new value, applied after
-every other node has run).
+only when a plan runs. (Other axes unknown until run time, such as a sequence length, are
+concrete here: the engine compiles one graph per input shape, see engine/training.py.)
+A ``Node`` applies a registered op to input values and defines its output values. A
+``Graph`` lists its nodes in a valid execution order, the values fed per run (``inputs``),
+the persistent state it reads (``params``), the named values it returns (``outputs``) and
+the state it writes back (``assigns``: param <- new value, applied after every other node
+has run).
 """
 
 from __future__ import annotations

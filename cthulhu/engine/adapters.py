@@ -58,6 +58,10 @@ class ArraySource:
     def feed(self, index: np.ndarray, buffers: list[np.ndarray]) -> None:
         self.feeder.gather(index, buffers)
 
+    def arrays(self, batch: Any) -> list[np.ndarray]:
+        """The whole arrays behind a batch (all batches share their shapes)."""
+        return self.feeder.arrays
+
     def end_epoch(self) -> None:
         pass
 
@@ -157,6 +161,9 @@ class BatchSource:
             return self.model._arrays(x, y, sw, self.class_weight)
         except (ValueError, TypeError) as err:
             raise type(err)(f"Batch {step} from the {self.what}: {err}") from None
+
+    def arrays(self, batch: list[np.ndarray]) -> list[np.ndarray]:
+        return batch
 
     def feed(self, arrays: list[np.ndarray], buffers: list[np.ndarray]) -> None:
         rows = len(arrays[0])

@@ -70,6 +70,18 @@ def check_shape(array: np.ndarray, expected: tuple, what: str, name: str) -> np.
     return np.ascontiguousarray(array)
 
 
+def check_fits(arrays: list[np.ndarray], plan: Any) -> None:
+    """Arrays against a plan compiled for their input lengths (inputs with axes unknown
+    until run time): targets and sample weights must follow the outputs' lengths."""
+    for array, buffer, value in zip(arrays, plan.inputs, plan.graph.inputs):
+        if tuple(array.shape[1:]) != tuple(buffer.shape[1:]):
+            what = {"x": "input", "y": "target", "s": "sample weights"}[value.name[0]]
+            raise ValueError(f"Error when checking {what} {value.name}: with inputs of shape "
+                             f"{tuple(arrays[0].shape)} the model expects an array of shape "
+                             f"{(None,) + tuple(buffer.shape[1:])} but got array with shape "
+                             f"{tuple(array.shape)}")
+
+
 def check_same_length(x: np.ndarray, y: np.ndarray) -> None:
     if len(x) != len(y):
         raise ValueError(f"Input arrays should have the same number of samples as target "

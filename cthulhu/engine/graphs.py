@@ -9,7 +9,7 @@ reference interpreter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from compiler.autodiff import grad
 from compiler.builder import Builder
@@ -27,11 +27,12 @@ class CompiledGraph:
     variables: list[K.Variable]  # one per graph param, in order
 
 
-def _forward(model: Any, trace: K.Trace) -> list[K.Tensor]:
-    """Graph inputs x0..xk (in the model's input order) and the traced outputs."""
+def _forward(model: Any, trace: K.Trace, shapes: Optional[tuple]) -> list[K.Tensor]:
+    """Graph inputs x0..xk (in the model's input order, of the given shapes or else the
+    model's) and the traced outputs."""
     b = trace.builder
     xs = [K.Tensor(b.input(tuple(shape), name=f"x{i}"), tuple(shape), K.floatx())
-          for i, shape in enumerate(model._input_shapes())]
+          for i, shape in enumerate(shapes or model._input_shapes())]
     return model.trace_forward(xs, trace.training)
 
 
@@ -49,8 +50,10 @@ def _constrained(model: Any, trace: K.Trace,
     return out
 
 
-def build_graph(model: Any, mode: str, fusion: bool | None = None,
-                check: bool = False) -> CompiledGraph:
+def build_graph(model: Any, mode: str, shapes: Optional[tuple] = None,
+                fusion: bool | None = None, check: bool = False) -> CompiledGraph:
+    """The compiled graph of ``mode``; ``shapes``: concrete input shapes (batch axis None)
+    for a model whose inputs have axes unknown until run time."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     training = mode == "train"
@@ -58,7 +61,7 @@ def build_graph(model: Any, mode: str, fusion: bool | None = None,
     step = model.optimizer.iterations if training else None
     trace = K.Trace(b, training, step)
     with K.tracing(trace):
-        y_preds = _forward(model, trace)
+        y_preds = _forward(model, trace, shapes)
         if mode == "predict":
             outputs = {f"predictions{i}": y.value for i, y in enumerate(y_preds)}
         else:
@@ -97,9 +100,11 @@ def _losses_and_metrics(model: Any, trace: K.Trace, y_preds: list[K.Tensor]) -> 
     specs = model.output_specs
     total, per_output, metric_values = None, {}, {}
     for i, (spec, y_pred) in enumerate(zip(specs, y_preds)):
-        y_true = K.Tensor(b.input(spec.target_shape, name=f"y{i}"), spec.target_shape,
-                          K.floatx())
-        shape = spec.sample_weight_shape
+        # Shapes from the traced output: its lengths are known here even when the model's
+        # output shape has axes unknown until run time.
+        target_shape = spec.target_shape_for(tuple(y_pred.shape))
+        y_true = K.Tensor(b.input(target_shape, name=f"y{i}"), target_shape, K.floatx())
+        shape = spec.sample_weight_shape_for(tuple(y_pred.shape))
         weights = K.Tensor(b.input(shape, name=f"sample_weight{i}"), shape, K.floatx())
         mask = y_pred._mask  # from Masking (or another mask-making layer) upstream
         if len(y_pred.shape) == 1:  # as tf-keras: one value per sample is a (batch, 1) column

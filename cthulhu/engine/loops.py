@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from cthulhu.callbacks import CallbackList
+from cthulhu.engine import data
 from cthulhu.utils.progbar import Progbar
 
 
@@ -54,12 +55,21 @@ class Accumulator:
         return out
 
 
-def _plan_for(model: Any, mode: str, source: Any, rows: int, plan: Any) -> Any:
-    """The plan of ``mode`` with room for ``rows`` rows (grown at least twofold when a batch
-    outgrows it, so that slowly growing batches do not rebuild it each time)."""
+def _plan_for(model: Any, mode: str, source: Any, rows: int, batch: Any, plan: Any) -> Any:
+    """The plan of ``mode`` for this batch: the current one while it has room for ``rows``
+    rows (grown at least twofold when a batch outgrows it, so that slowly growing batches
+    do not rebuild it each time) and was compiled for the batch's input shapes (models with
+    input axes unknown until run time, such as sequence lengths)."""
+    arrays = source.arrays(batch)
+    shapes = model._data_shapes(arrays)
+    if plan is not None and rows <= plan.capacity and shapes == model._plan_shapes.get(mode):
+        return plan
     if plan is not None and rows > plan.capacity:
         rows = max(rows, 2 * plan.capacity)
-    return model._plan(mode, max(rows, source.capacity or 0))
+    plan = model._plan(mode, max(rows, source.capacity or 0), shapes)
+    if shapes is not None:
+        data.check_fits(arrays, plan)
+    return plan
 
 
 def run_epoch(model: Any, source: Any, callbacks: CallbackList,
@@ -74,9 +84,11 @@ def run_epoch(model: Any, source: Any, callbacks: CallbackList,
     for step, (rows, batch) in enumerate(source.batches()):
         if per_batch:
             callbacks.call("on_train_batch_begin", step, {"batch": step, "size": rows})
-        if plan is None or rows > plan.capacity or (
-                per_batch and model.optimizer.version != model._optimizer_version):
-            plan = _plan_for(model, "train", source, rows, plan)  # e.g. after a new lr
+        if per_batch and model.optimizer.version != model._optimizer_version:
+            plan = None  # e.g. after a new learning rate
+        current = _plan_for(model, "train", source, rows, batch, plan)
+        if current is not plan:
+            plan = current
             if logs is None:
                 logs = Accumulator(plan, names)
             logs.bind(plan)
@@ -111,8 +123,9 @@ def evaluate_source(model: Any, source: Any, verbose: int,
     for step, (rows, batch) in enumerate(source.batches()):
         if per_batch:
             callbacks.call("on_test_batch_begin", step, {"batch": step, "size": rows})
-        if plan is None or rows > plan.capacity:
-            plan = _plan_for(model, "test", source, rows, plan)
+        current = _plan_for(model, "test", source, rows, batch, plan)
+        if current is not plan:
+            plan = current
             if logs is None:
                 logs = Accumulator(plan, names)
             logs.bind(plan)
@@ -151,8 +164,7 @@ def predict_source(model: Any, source: Any, verbose: int,
     for step, (rows, batch) in enumerate(source.batches()):
         if per_batch:
             callbacks.call("on_predict_batch_begin", step, {"batch": step, "size": rows})
-        if plan is None or rows > plan.capacity:
-            plan = _plan_for(model, "predict", source, rows, plan)
+        plan = _plan_for(model, "predict", source, rows, batch, plan)
         source.feed(batch, plan.inputs)
         model._run_plan("predict", rows)
         outs = list(plan.outputs.values())

@@ -25,13 +25,19 @@ class OutputSpec:
 
     @property
     def sample_weight_shape(self) -> tuple:
-        return (None, self.shape[1]) if self.temporal else (None,)
+        return self.sample_weight_shape_for(self.shape)
 
     @property
     def target_shape(self) -> tuple:
+        return self.target_shape_for(self.shape)
+
+    def sample_weight_shape_for(self, output_shape: tuple) -> tuple:
+        return (None, output_shape[1]) if self.temporal else (None,)
+
+    def target_shape_for(self, output_shape: tuple) -> tuple:
         if losses.is_sparse(self.loss):
-            return self.shape[:-1] + (1,)
-        return self.shape
+            return output_shape[:-1] + (1,)
+        return output_shape
 
 
 def _per_output(value: Any, names: list[str], what: str, default: Any) -> list:

@@ -1,5 +1,6 @@
 """The trainable model: conjure (compile), summon (fit), evaluate, predict and the
-``*_on_batch`` methods, over plans compiled once per mode and cached by batch capacity."""
+``*_on_batch`` methods, over plans compiled once per mode and cached by batch capacity
+(and, for inputs with axes unknown until run time, per input shape)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from cthulhu.callbacks import Callback, CallbackList, History
 from cthulhu.engine import adapters, data, loops, outputs
 from cthulhu.engine.graphs import CompiledGraph, build_graph
 from cthulhu.utils.progbar import Progbar
+
+# Plans kept for input shapes other than the current ones (models with unknown input axes).
+_SHELVED_PLANS = 8
 
 
 def _ensure_kernels() -> None:
@@ -52,9 +56,13 @@ class TrainableModel:
         self._target_tensors: Any = None
         self.stop_training = False
         self.history: Optional[History] = None
-        self._compiled: dict[str, CompiledGraph] = {}
+        self._compiled: dict[tuple, CompiledGraph] = {}
         self._plans: dict[str, Any] = {}
         self._tuners: dict[str, ThreadTuner] = {}
+        # Models with input axes unknown until run time: the input shapes each active plan
+        # was compiled for, and plans compiled for other shapes, kept for reuse.
+        self._plan_shapes: dict[str, Optional[tuple]] = {}
+        self._shelved: dict[tuple, tuple] = {}
         self._batch_totals: dict[str, Any] = {}
         self._optimizer_version = -1
 
@@ -72,6 +80,8 @@ class TrainableModel:
         self._compiled.clear()
         self._plans.clear()
         self._tuners.clear()
+        self._plan_shapes.clear()
+        self._shelved.clear()
         self._output_specs = None
 
     # ---- conjure ------------------------------------------------------------------------
@@ -125,27 +135,51 @@ class TrainableModel:
                                f"model.conjure(optimizer, loss) first")
 
     # ---- plans --------------------------------------------------------------------------
-    def _compiled_graph(self, mode: str) -> CompiledGraph:
-        compiled = self._compiled.get(mode)
+    def _compiled_graph(self, mode: str, shapes: Optional[tuple] = None) -> CompiledGraph:
+        key = (mode, shapes)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = build_graph(self, mode)
-            self._compiled[mode] = compiled
+            compiled = build_graph(self, mode, shapes)
+            self._compiled[key] = compiled
         return compiled
 
-    def _plan(self, mode: str, rows: int):
+    def _plan(self, mode: str, rows: int, shapes: Optional[tuple] = None):
+        """The plan of ``mode`` with room for ``rows`` rows. ``shapes``: the input shapes of
+        the data (batch axis None) when some input axis is unknown until run time; a plan
+        is compiled per distinct shape and the last few are kept."""
         if self.optimizer is not None and self.optimizer.version != self._optimizer_version:
             self._invalidate()  # a hyper-parameter baked into the plans changed
             self._optimizer_version = self.optimizer.version
+        if shapes is None and self._has_unknown_axes():
+            raise ValueError(f"The {mode} plan of {self.name!r} depends on the length of its "
+                             f"inputs, whose shapes {self._input_shapes()} have axes unknown "
+                             f"until run time: give data (or input shapes)")
         plan = self._plans.get(mode)
+        if plan is not None and plan.capacity >= rows and self._plan_shapes.get(mode) == shapes:
+            return plan
+        if plan is not None:  # keep it for when batches of its shapes come back
+            self._shelved[(mode, self._plan_shapes.get(mode))] = (plan, self._tuners[mode])
+        plan, tuner = self._shelved.pop((mode, shapes), (None, None))
         if plan is None or plan.capacity < rows:
             from compiler.plan import Plan
             _ensure_kernels()
-            compiled = self._compiled_graph(mode)
+            compiled = self._compiled_graph(mode, shapes)
             storage = [v.storage for v in compiled.variables]
-            plan = Plan(compiled.graph, storage, max(rows, 1), name=mode)
-            self._plans[mode] = plan
-            self._tuners[mode] = ThreadTuner()
+            plan, tuner = Plan(compiled.graph, storage, max(rows, 1), name=mode), ThreadTuner()
+        while len(self._shelved) > _SHELVED_PLANS:
+            self._shelved.pop(next(iter(self._shelved)))
+        self._plans[mode], self._tuners[mode], self._plan_shapes[mode] = plan, tuner, shapes
         return plan
+
+    def _has_unknown_axes(self) -> bool:
+        return any(d is None for shape in self._input_shapes() for d in shape[1:])
+
+    def _data_shapes(self, arrays: list[np.ndarray]) -> Optional[tuple]:
+        """The model-input shapes of a batch (inputs come first), for ``_plan``: None when
+        every input axis is known (one plan fits all batches)."""
+        if not self._has_unknown_axes():
+            return None
+        return tuple((None,) + tuple(a.shape[1:]) for a in arrays[:len(self._input_shapes())])
 
     def _run_plan(self, mode: str, rows: int) -> None:
         """Run the plan of ``mode`` (already filled with ``rows`` rows) on the best threads."""
@@ -283,7 +317,7 @@ class TrainableModel:
         # History comes last, so that it records what other callbacks add to the logs.
         cbs = CallbackList(list(callbacks or []) + [self.history], self, params)
         self.stop_training = False
-        if source.capacity:
+        if source.capacity and not self._has_unknown_axes():
             self._plan("train", source.capacity)  # compile before the first epoch
         cbs.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
@@ -413,7 +447,8 @@ class TrainableModel:
     def _run_batch(self, mode: str, x, y, sample_weight, class_weight, reset_metrics: bool):
         arrays = self._arrays(x, y, sample_weight, class_weight)
         rows = len(arrays[0])
-        plan = self._plan(mode, rows)
+        plan = self._plan(mode, rows, self._data_shapes(arrays))
+        data.check_fits(arrays, plan)
         data.BatchFeeder(arrays).slice(0, rows, plan.inputs)
         self._run_plan(mode, rows)
         # reset_metrics=False: the returned values average every batch since the last reset.
@@ -452,7 +487,7 @@ class TrainableModel:
             xs = [x]  # fast path: one input whose shape is known to fit
         else:
             xs = self._inputs(x)
-            plan = self._plan("predict", len(xs[0]))
+            plan = self._plan("predict", len(xs[0]), self._data_shapes(xs))
         rows = len(xs[0])
         for buffer, array in zip(plan.inputs, xs):
             np.copyto(buffer[:rows], array, casting="unsafe")

@@ -16,6 +16,22 @@ import numpy as np
 from compiler.builder import Builder
 from cthulhu import backend as K
 
+# Stand-in sizes for axes unknown until run time when a layer is called on a layer-graph
+# tensor (see Layer._probe_outputs); far apart, so that strides and pooling tell them apart.
+_STAND_IN_SIZES = (53, 89)
+
+
+def _has_unknown_axes(shape: tuple) -> bool:
+    return any(d is None for d in shape[1:])
+
+
+def _stand_in(shape: tuple, size: int) -> tuple:
+    return shape[:1] + tuple(size if d is None else d for d in shape[1:])
+
+
+def _merge_sizes(a: tuple, b: tuple) -> tuple:
+    return tuple(x if x == y else None for x, y in zip(a, b))
+
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -183,17 +199,12 @@ class Layer:
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Shape inference by tracing ``call`` on a throwaway graph. A list of shapes stands
         for several inputs; several outputs give a list of shapes."""
-        self._ensure_built(input_shape)
         several = isinstance(input_shape, list)
-        trace = K.Trace(Builder(self.dtype), training=False)
-        with K.tracing(trace):
-            xs = [K.Tensor(trace.builder.input(tuple(s), self.dtype), tuple(s), self.dtype)
-                  for s in (input_shape if several else [input_shape])]
-            trace.builder.origin = self.name
-            out = self.call(xs if several else xs[0], training=False)
-        if isinstance(out, (list, tuple)):
-            return [tuple(o.shape) for o in out]
-        return tuple(out.shape)
+        shapes = [tuple(s) for s in (input_shape if several else [input_shape])]
+        outs = self._probe_outputs(shapes, [None] * len(shapes), several, call_only=True)
+        if self._returns_list:
+            return [tuple(o.shape) for o in outs]
+        return tuple(outs[0].shape)
 
     def _ensure_built(self, input_shape: tuple) -> None:
         if not self.built:
@@ -231,16 +242,52 @@ class Layer:
     def _trace_layer_graph_call(self, tensors: list[K.Tensor], several: bool) -> list:
         """The outputs (with their masks) of this layer on placeholders shaped like
         ``tensors``, traced on a throwaway graph: shapes always agree with the compiler."""
+        masks = [None if t._mask is None else tuple(t._mask.shape) for t in tensors]
+        return self._probe_outputs([tuple(t.shape) for t in tensors], masks, several)
+
+    def _probe_outputs(self, shapes: list[tuple], mask_shapes: list, several: bool,
+                       call_only: bool = False) -> list[K.Tensor]:
+        """Output tensors (shapes and mask shapes only) of a throwaway trace. Axes unknown
+        until run time (a sequence length, beyond the batch axis) are traced twice, with two
+        stand-in sizes: an output axis whose size differs between the two is unknown too."""
+        known = [s for s in shapes + mask_shapes if s is not None]
+        if not any(_has_unknown_axes(s) for s in known):
+            return self._trace_once(shapes, mask_shapes, several, call_only)
+        if self.input_spec is not None:
+            self._check_input_spec([K.Tensor(None, s, self.dtype) for s in shapes])
+        # The weights follow the real shapes, whatever the stand-in sizes.
+        self._ensure_built(shapes if several else shapes[0])
+        first, second = (
+            self._trace_once([_stand_in(s, size) for s in shapes],
+                             [None if m is None else _stand_in(m, size) for m in mask_shapes],
+                             several, call_only)
+            for size in _STAND_IN_SIZES)
+        merged = []
+        for a, b in zip(first, second):
+            out = K.Tensor(None, _merge_sizes(a.shape, b.shape), a.dtype)
+            if a._mask is not None:
+                out._mask = K.Tensor(None, _merge_sizes(a._mask.shape, b._mask.shape),
+                                     a._mask.dtype)
+            merged.append(out)
+        return merged
+
+    def _trace_once(self, shapes: list[tuple], mask_shapes: list, several: bool,
+                    call_only: bool) -> list[K.Tensor]:
         trace = K.Trace(Builder(self.dtype), training=False)
         with K.tracing(trace):
             xs = []
-            for t in tensors:
-                x = K.Tensor(trace.builder.input(tuple(t.shape), self.dtype), t.shape, self.dtype)
-                if t._mask is not None:
-                    shape = tuple(t._mask.shape)
-                    x._mask = K.Tensor(trace.builder.input(shape, K.floatx()), shape, K.floatx())
+            for shape, mask_shape in zip(shapes, mask_shapes):
+                x = K.Tensor(trace.builder.input(shape, self.dtype), shape, self.dtype)
+                if mask_shape is not None:
+                    x._mask = K.Tensor(trace.builder.input(mask_shape, K.floatx()),
+                                       mask_shape, K.floatx())
                 xs.append(x)
-            out = self.trace_call(xs if several else xs[0], training=False)
+            if call_only:  # compute_output_shape: the call alone, as Keras's
+                self._ensure_built(shapes if several else shapes[0])
+                trace.builder.origin = self.name
+                out = self.call(xs if several else xs[0], training=False)
+            else:
+                out = self.trace_call(xs if several else xs[0], training=False)
         self._returns_list = isinstance(out, (list, tuple))
         return list(out) if self._returns_list else [out]
 

@@ -127,7 +127,7 @@ def test_plan_dump_shows_dense_layers_fused_with_bias_and_activation():
     gemm_lines = [line for line in text.splitlines() if " gemm " in line]
     forward = [line for line in gemm_lines if "# dense (" in line]
     assert len(forward) == 3, text
-    graph = model._compiled["train"].graph
+    graph = model._compiled[("train", None)].graph
     dense = [n for n in graph.nodes if n.op == "dense"]
     assert [n.attrs["fn"] for n in dense] == ["relu", "relu", "linear"]
     assert all(len(n.inputs) == 3 for n in dense)  # bias folded in
