@@ -105,11 +105,12 @@ class Function:
                                 f"or K.learning_phase(), got {x!r}")
         self._lump = Lump(tensors, outputs)
         self._n_inputs = len(inputs)
-        self._plans: dict[int, Any] = {}  # learning phase -> plan
+        # (learning phase, input shapes when some input axis is unknown until run time)
+        self._plans: dict[tuple, Any] = {}
         self._step = Variable(np.zeros((), np.int64), "int64", "function_step", False)
 
-    def _compile(self, training: int, rows: int) -> Any:
-        plan = self._plans.get(training)
+    def _compile(self, training: int, rows: int, shapes: Optional[tuple]) -> Any:
+        plan = self._plans.get((training, shapes))
         if plan is not None and plan.capacity >= rows:
             return plan
         from compiler.pipeline import optimize_forward, optimize_step
@@ -120,12 +121,12 @@ class Function:
         trace = Trace(b, bool(training), self._step)
         with tracing(trace):
             xs = [_wrap(b.input(tuple(shape), name=f"x{i}"))
-                  for i, shape in enumerate(self._lump._input_shapes())]
+                  for i, shape in enumerate(shapes or self._lump._input_shapes())]
             outs = self._lump.trace_forward(xs, bool(training))
             graph = optimize_forward(b.graph({f"out{i}": o.value for i, o in enumerate(outs)}))
             graph = optimize_step(graph)
         plan = Plan(graph, [v.storage for v in trace.variables], max(rows, 1), name="function")
-        self._plans[training] = plan
+        self._plans[(training, shapes)] = plan
         return plan
 
     def __call__(self, values: list) -> Any:
@@ -136,11 +137,17 @@ class Function:
         training = int(values[self._phase_at[0]]) if self._phase_at else 0
         arrays = [np.asarray(v) for i, v in enumerate(values) if i not in self._phase_at]
         rows = len(arrays[0]) if arrays else 1
-        plan = self._compile(training, rows)
-        for buffer, array, shape in zip(plan.inputs, arrays, self._lump._input_shapes()):
-            if tuple(array.shape[1:]) != tuple(shape[1:]) or len(array) != rows:
+        declared = self._lump._input_shapes()
+        for array, shape in zip(arrays, declared):
+            if len(array) != rows or array.ndim != len(shape) or any(
+                    want is not None and want != got
+                    for want, got in zip(shape[1:], array.shape[1:])):
                 raise ValueError(f"K.function: an input of shape {array.shape} does not match "
                                  f"{shape} (or the inputs differ in length)")
+        unknown = any(d is None for shape in declared for d in shape[1:])
+        shapes = tuple((None,) + a.shape[1:] for a in arrays) if unknown else None
+        plan = self._compile(training, rows, shapes)
+        for buffer, array in zip(plan.inputs, arrays):
             buffer[:rows] = array
         plan.run(rows)
         if training:

@@ -88,3 +88,14 @@ def test_masked_sequences_of_unknown_length_in_a_lump():
     kept[0, 4:] = False
     expected = float(np.mean(pred[..., 0][kept] ** 2))
     assert model.evaluate(data, target, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_backend_function_of_unknown_length():
+    from cthulhu import backend as K
+    x = L.Input((None, 3))
+    f = K.function([x], [K.sum(x, axis=1)])
+    for length in (4, 6):
+        data = np.arange(2 * length * 3, dtype=float).reshape(2, length, 3)
+        np.testing.assert_allclose(f([data])[0], data.sum(axis=1), rtol=1e-6)
+    with pytest.raises(ValueError, match="does not match"):
+        f([np.ones((2, 6, 4))])
