@@ -25,7 +25,8 @@ class OutputSpec:
 
     @property
     def sample_weight_shape(self) -> tuple:
-        return (None, self.shape[1]) if self.temporal else (None,)
+        # A model with a fixed batch size (stateful RNNs) weighs that many samples.
+        return (self.shape[0], self.shape[1]) if self.temporal else (self.shape[0],)
 
     @property
     def target_shape(self) -> tuple:

@@ -78,6 +78,16 @@ from cthulhu.layers.spatial_shaping import (
     Xexanoth2D,
     Xexanoth3D,
 )
+from cthulhu.layers.recurrent import (
+    RNN,
+    Groth,
+    GrothCell,
+    Laldagorth,
+    LaldagorthCell,
+    ShabithKa,
+    ShabithKaCell,
+    StackedRNNCells,
+)
 from cthulhu.layers.wrappers import TimeDistributed
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
@@ -108,6 +118,8 @@ DepthwiseConv2D = Dendrrah2D
 SeparableConv1D, SeparableConv2D = SucNaath1D, SucNaath2D
 LocallyConnected1D, LocallyConnected2D = LuKthu1D, LuKthu2D
 SeparableConvolution1D, SeparableConvolution2D = SucNaath1D, SucNaath2D
+SimpleRNN, GRU, LSTM = ShabithKa, Groth, Laldagorth
+SimpleRNNCell, GRUCell, LSTMCell = ShabithKaCell, GrothCell, LaldagorthCell
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -136,4 +148,7 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose",
            "Dendrrah2D", "DepthwiseConv2D", "SucNaath1D", "SucNaath2D", "SeparableConv1D",
            "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
-           "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D"]
+           "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D",
+           "RNN", "StackedRNNCells", "ShabithKa", "Groth", "Laldagorth", "ShabithKaCell",
+           "GrothCell", "LaldagorthCell", "SimpleRNN", "GRU", "LSTM", "SimpleRNNCell",
+           "GRUCell", "LSTMCell"]
