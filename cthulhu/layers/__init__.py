@@ -18,6 +18,7 @@ from cthulhu.layers.convolutional import (
     SucNaath1D,
     SucNaath2D,
 )
+from cthulhu.layers.convolutional_recurrent import Cxaxukluth, CxaxukluthCell
 from cthulhu.layers.core import (
     ActivityRegularization,
     Azatoth,
@@ -88,7 +89,7 @@ from cthulhu.layers.recurrent import (
     ShabithKaCell,
     StackedRNNCells,
 )
-from cthulhu.layers.wrappers import TimeDistributed
+from cthulhu.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
@@ -120,6 +121,7 @@ LocallyConnected1D, LocallyConnected2D = LuKthu1D, LuKthu2D
 SeparableConvolution1D, SeparableConvolution2D = SucNaath1D, SucNaath2D
 SimpleRNN, GRU, LSTM = ShabithKa, Groth, Laldagorth
 SimpleRNNCell, GRUCell, LSTMCell = ShabithKaCell, GrothCell, LaldagorthCell
+ConvLSTM2D, ConvLSTM2DCell = Cxaxukluth, CxaxukluthCell
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -151,4 +153,5 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D",
            "RNN", "StackedRNNCells", "ShabithKa", "Groth", "Laldagorth", "ShabithKaCell",
            "GrothCell", "LaldagorthCell", "SimpleRNN", "GRU", "LSTM", "SimpleRNNCell",
-           "GRUCell", "LSTMCell"]
+           "GRUCell", "LSTMCell", "Cxaxukluth", "CxaxukluthCell", "ConvLSTM2D",
+           "ConvLSTM2DCell", "Bidirectional"]

@@ -384,6 +384,15 @@ class GrothCell(_GatedCell):
         return new, [new]
 
 
+def lstm_update(cell: Any, pre: list, c: K.Tensor) -> tuple:
+    """The LSTM update from the pre-activations of the gates i, f, c, o (input part plus
+    recurrent part): (h', [h', c']). Shared by LaldagorthCell and the convolutional cell."""
+    i, f, o = (cell.recurrent_activation(pre[k]) for k in (0, 1, 3))
+    c_new = f * c + i * cell.activation(pre[2])
+    h_new = o * cell.activation(c_new)
+    return h_new, [h_new, c_new]
+
+
 class LaldagorthCell(_GatedCell):
     """LaldagorthCell (Keras ``LSTMCell``), gates i, f, c, o: c' = f c + i act(x_c + h U_c),
     h' = o act(c'), the gates ra(x_g + h U_g). ``unit_forget_bias`` starts the forget bias
@@ -431,11 +440,7 @@ class LaldagorthCell(_GatedCell):
     def recurrence(self, xp: K.Tensor, states: list, masks: Optional[list]) -> tuple:
         h, c = states
         recs = self._recurrent_products(h, masks, range(4))
-        i, f, g, o = (self._gate(xp, k) + recs[k] for k in range(4))
-        i, f, o = (self.recurrent_activation(v) for v in (i, f, o))
-        c_new = f * c + i * self.activation(g)
-        h_new = o * self.activation(c_new)
-        return h_new, [h_new, c_new]
+        return lstm_update(self, [self._gate(xp, k) + recs[k] for k in range(4)], c)
 
 
 class StackedRNNCells(Layer):
@@ -784,8 +789,9 @@ class RNN(Layer):
         return cls(cell, **config)
 
 
-class _CellLayer(RNN):
-    """A layer that is an RNN over its own built-in cell (ShabithKa, Groth, Laldagorth):
+class CellLayer(RNN):
+    """A layer that is an RNN over its own built-in cell (ShabithKa, Groth, Laldagorth,
+    Cxaxukluth):
     the cell's arguments are the layer's, and its config is flat, as Keras's."""
 
     cell_class: type = _GatedCell
@@ -794,10 +800,10 @@ class _CellLayer(RNN):
                  "input_shape", "batch_input_shape", "batch_size", "name", "trainable",
                  "dtype", "weights")
 
-    def __init__(self, units: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         layer_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in self._RNN_KEYS}
         activity_regularizer = kwargs.pop("activity_regularizer", None)
-        cell = self.cell_class(units, dtype=layer_kwargs.get("dtype"),
+        cell = self.cell_class(*args, dtype=layer_kwargs.get("dtype"),
                                trainable=layer_kwargs.get("trainable", True), **kwargs)
         super().__init__(cell, **layer_kwargs)
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -821,19 +827,19 @@ class _CellLayer(RNN):
         return cls(**config)
 
 
-class ShabithKa(_CellLayer):
+class ShabithKa(CellLayer):
     """ShabithKa (Keras ``SimpleRNN``): a fully connected recurrence, h = act(x W + h U + b)."""
 
     cell_class = ShabithKaCell
 
 
-class Groth(_CellLayer):
+class Groth(CellLayer):
     """Groth (Keras ``GRU``): the gated recurrent unit (see GrothCell)."""
 
     cell_class = GrothCell
 
 
-class Laldagorth(_CellLayer):
+class Laldagorth(CellLayer):
     """Laldagorth (Keras ``LSTM``): the long short-term memory (see LaldagorthCell)."""
 
     cell_class = LaldagorthCell
