@@ -82,7 +82,6 @@ from cthulhu.backend._math import (
     zeros_like,
 )
 from cthulhu.backend._pool import pool, pool1d, pool2d, pool3d
-from cthulhu.backend._recurrent import rnn
 from cthulhu.backend._random import (
     dropout,
     normal_like,
@@ -91,6 +90,7 @@ from cthulhu.backend._random import (
     random_uniform,
     uniform_like,
 )
+from cthulhu.backend._recurrent import rnn
 from cthulhu.backend._shape import (
     batch_flatten,
     concatenate,

@@ -67,6 +67,16 @@ from cthulhu.layers.pooling import (
     Mlandoth2D,
     Mlandoth3D,
 )
+from cthulhu.layers.recurrent import (
+    RNN,
+    Groth,
+    GrothCell,
+    Laldagorth,
+    LaldagorthCell,
+    ShabithKa,
+    ShabithKaCell,
+    StackedRNNCells,
+)
 from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
 from cthulhu.layers.spatial_shaping import (
     Cropping1D,
@@ -78,16 +88,6 @@ from cthulhu.layers.spatial_shaping import (
     Xexanoth1D,
     Xexanoth2D,
     Xexanoth3D,
-)
-from cthulhu.layers.recurrent import (
-    RNN,
-    Groth,
-    GrothCell,
-    Laldagorth,
-    LaldagorthCell,
-    ShabithKa,
-    ShabithKaCell,
-    StackedRNNCells,
 )
 from cthulhu.layers.wrappers import Bidirectional, TimeDistributed
 

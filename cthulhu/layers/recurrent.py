@@ -6,8 +6,8 @@ A cell is any object with ``call(inputs, states) -> (output, new_states)`` and
 ``state_size``; RNN iterates it with K.rnn (unrolled over the known time axis). The
 built-in cells also run a whole sequence at once: the input projection of every timestep is
 one rank-3 GEMM, and the recurrence is the native fused kernel when it is available
-(cthulhu.backend._recurrent_fused) and recurrent dropout is off, else the cell's own
-recurrence unrolled. Weights have Keras's layout and order: kernel (input_dim, G*units),
+(cthulhu.backend._recurrent_fused), unless recurrent dropout applies (in training) or
+``unroll=True``; otherwise the cell's own recurrence is unrolled. Weights have Keras's layout and order: kernel (input_dim, G*units),
 recurrent_kernel (units, G*units), bias; gates i, f, c, o (LSTM) and z, r, h (GRU).
 """
 

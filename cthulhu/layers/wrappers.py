@@ -152,9 +152,10 @@ class Bidirectional(Layer):
     the sequence forwards, another (``go_backwards`` flipped, or ``backward_layer``)
     backwards; their outputs are merged by ``merge_mode`` ('concat', 'sum', 'mul', 'ave',
     or None for both as a list). With return_sequences the backward sequence is put back
-    in time order first. ``initial_state`` gives the forward states then the backward
-    ones; return_state appends the forward states then the backward ones. Weights: the
-    forward layer's, then the backward layer's (Keras's order)."""
+    in time order first, and masked steps output zeros (as Keras). ``initial_state`` gives
+    the forward states then the backward ones; return_state appends the forward states then
+    the backward ones. Weights: the forward layer's, then the backward layer's (Keras's
+    order)."""
 
     supports_masking = True
 
@@ -192,6 +193,10 @@ class Bidirectional(Layer):
             if backward_layer.go_backwards == layer.go_backwards:
                 raise ValueError("Forward layer and backward layer should have different "
                                  "`go_backwards` value.")
+        # As Keras: with return_sequences, masked steps output zeros in both directions.
+        for lay in self._both():
+            if hasattr(lay, "zero_output_for_mask"):
+                lay.zero_output_for_mask = lay.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state

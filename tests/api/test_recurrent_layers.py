@@ -6,6 +6,7 @@ layers, dropout in training, TimeDistributed after an RNN, and a learning test."
 from __future__ import annotations
 
 import time
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -18,8 +19,104 @@ from cthulhu import layers
 from cthulhu.layers import Input, Masking
 from cthulhu.models import Lump, Pile
 
-from . import rnn_reference as ref
+from .conv_reference import conv_nd
 from .layer_harness import _check_gradients, layer_test
+
+
+# ---- numpy references: the Keras 2 cell formulas written out step by step -------------
+def hard_sigmoid(x):
+    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def simple_step(x, states, w, act=np.tanh, **_):
+    kernel, rec, bias = w
+    h = act(x @ kernel + bias + states[0] @ rec)
+    return h, [h]
+
+
+def gru_step(x, states, w, act=np.tanh, ract=hard_sigmoid, reset_after=False):
+    kernel, rec, bias = w
+    h = states[0]
+    u = h.shape[1]
+    if reset_after:
+        xs = x @ kernel + bias[0]
+        hs = h @ rec + bias[1]
+        z = ract(xs[:, :u] + hs[:, :u])
+        r = ract(xs[:, u:2 * u] + hs[:, u:2 * u])
+        cand = act(xs[:, 2 * u:] + r * hs[:, 2 * u:])
+    else:
+        xs = x @ kernel + bias
+        z = ract(xs[:, :u] + h @ rec[:, :u])
+        r = ract(xs[:, u:2 * u] + h @ rec[:, u:2 * u])
+        cand = act(xs[:, 2 * u:] + (r * h) @ rec[:, 2 * u:])
+    new = z * h + (1 - z) * cand
+    return new, [new]
+
+
+def lstm_gates(pre, c, act=np.tanh, ract=hard_sigmoid):
+    u = c.shape[-1]
+    i, f, g, o = (pre[..., k * u:(k + 1) * u] for k in range(4))
+    c_new = ract(f) * c + ract(i) * act(g)
+    h_new = ract(o) * act(c_new)
+    return h_new, [h_new, c_new]
+
+
+def lstm_step(x, states, w, act=np.tanh, ract=hard_sigmoid, **_):
+    kernel, rec, bias = w
+    h, c = states
+    return lstm_gates(x @ kernel + bias + h @ rec, c, act, ract)
+
+
+def conv_lstm_step(x, states, w, padding="valid", **_):
+    kernel, rec, bias = w
+    h, c = states
+    pre = conv_nd(x, kernel, bias, padding=padding) + conv_nd(h, rec, padding="same")
+    return lstm_gates(pre, c)
+
+
+STEPS = {"simple": simple_step, "gru": gru_step, "lstm": lstm_step,
+         "conv_lstm": conv_lstm_step}
+
+
+def run(step, x, weights, states, mask: Optional[np.ndarray] = None,
+        go_backwards: bool = False, zero_output: bool = False, **kwargs):
+    """(outputs in processing order, final states). At a masked step the states stay and
+    the output repeats the previous one (zeros at first; always zeros with zero_output),
+    as Keras."""
+    steps = x.shape[1]
+    outputs = []
+    previous = None
+    for t in (reversed(range(steps)) if go_backwards else range(steps)):
+        out, new = step(x[:, t], states, weights, **kwargs)
+        if mask is not None:
+            keep = mask[:, t].reshape((-1,) + (1,) * (out.ndim - 1)) != 0
+            if previous is None or zero_output:
+                previous = np.zeros_like(out)
+            out = np.where(keep, out, previous)
+            new = [np.where(keep, n, s) for n, s in zip(new, states)]
+        states, previous = new, out
+        outputs.append(out)
+    return np.stack(outputs, axis=1), states
+
+
+def zeros_states(kind: str, batch: int, shape: tuple) -> list:
+    n = 2 if kind in ("lstm", "conv_lstm") else 1
+    return [np.zeros((batch,) + shape) for _ in range(n)]
+
+
+def layer_reference(kind: str, units_shape: tuple, return_sequences=False, go_backwards=False,
+                    **kwargs):
+    """A harness reference (xs, weights) -> output of a recurrent layer over zero states."""
+    def reference(xs, w):
+        x = xs[0]
+        outs, _ = run(STEPS[kind], x, w, zeros_states(kind, len(x), units_shape),
+                      go_backwards=go_backwards, **kwargs)
+        return outs if return_sequences else outs[:, -1]
+    return reference
 
 RANDOM_BIAS = dict(bias_initializer="random_normal")
 
@@ -56,8 +153,8 @@ def stacked_reference(xs, w):
     lstm_w, gru_w = w[:3], w[3:]
     states = [np.zeros((len(x), 3)), np.zeros((len(x), 3)), np.zeros((len(x), 2))]
     for t in range(x.shape[1]):
-        h1, s1 = ref.lstm_step(x[:, t], states[:2], lstm_w)
-        h2, s2 = ref.gru_step(h1, states[2:], gru_w)
+        h1, s1 = lstm_step(x[:, t], states[:2], lstm_w)
+        h2, s2 = gru_step(h1, states[2:], gru_w)
         states = s1 + s2
     return h2
 
@@ -66,9 +163,9 @@ def bidirectional_reference(kind, units, merge_mode, return_sequences):
     def reference(xs, w):
         x = xs[0]
         half = len(w) // 2
-        states = ref.zeros_states(kind, len(x), (units,))
-        fw, _ = ref.run(ref.STEPS[kind], x, w[:half], states)
-        bw, _ = ref.run(ref.STEPS[kind], x, w[half:], states, go_backwards=True)
+        states = zeros_states(kind, len(x), (units,))
+        fw, _ = run(STEPS[kind], x, w[:half], states)
+        bw, _ = run(STEPS[kind], x, w[half:], states, go_backwards=True)
         if return_sequences:
             bw = bw[:, ::-1]
         else:
@@ -88,32 +185,32 @@ def _cell_cases():
                 name = f"{kind}_seq{int(seq)}_back{int(back)}"
                 cases.append((name, (lambda cls=cls, seq=seq, back=back, extra=extra: cls(
                     3, return_sequences=seq, go_backwards=back, **RANDOM_BIAS, **extra)),
-                    [(4, 2)], ref.layer_reference(kind, (3,), seq, back)))
+                    [(4, 2)], layer_reference(kind, (3,), seq, back)))
     cases += [
         ("gru_reset_after", lambda: layers.Groth(3, reset_after=True,
                                                  recurrent_activation="sigmoid",
                                                  return_sequences=True, **RANDOM_BIAS),
-         [(3, 2)], ref.layer_reference("gru", (3,), True, reset_after=True,
-                                       ract=ref.sigmoid)),
+         [(3, 2)], layer_reference("gru", (3,), True, reset_after=True,
+                                       ract=sigmoid)),
         ("lstm_no_bias_sigmoid", lambda: layers.Laldagorth(
             2, use_bias=False, recurrent_activation="sigmoid", implementation=1),
-         [(3, 2)], lambda xs, w: ref.layer_reference("lstm", (2,), ract=ref.sigmoid)(
+         [(3, 2)], lambda xs, w: layer_reference("lstm", (2,), ract=sigmoid)(
              xs, list(w) + [np.zeros(8)])),
         ("simple_relu", lambda: layers.ShabithKa(2, activation="relu", unroll=True),
-         [(3, 2)], ref.layer_reference("simple", (2,), act=lambda z: np.maximum(z, 0))),
+         [(3, 2)], layer_reference("simple", (2,), act=lambda z: np.maximum(z, 0))),
         ("rnn_custom_cell", lambda: layers.RNN(MinimalCell(3), return_sequences=True),
-         [(3, 2)], lambda xs, w: ref.run(minimal_step, xs[0], w,
+         [(3, 2)], lambda xs, w: run(minimal_step, xs[0], w,
                                          [np.zeros((len(xs[0]), 3))])[0]),
         ("rnn_lstm_cell", lambda: layers.RNN(layers.LaldagorthCell(2, **RANDOM_BIAS)),
-         [(3, 2)], ref.layer_reference("lstm", (2,))),
+         [(3, 2)], layer_reference("lstm", (2,))),
         ("stacked_cells", lambda: layers.RNN(layers.StackedRNNCells(
             [layers.LaldagorthCell(3), layers.GrothCell(2, **RANDOM_BIAS)])),
          [(3, 2)], stacked_reference),
         ("conv_lstm", lambda: layers.Cxaxukluth(2, 2, **RANDOM_BIAS),
-         [(2, 3, 3, 1)], ref.layer_reference("conv_lstm", (2, 2, 2))),
+         [(2, 3, 3, 1)], layer_reference("conv_lstm", (2, 2, 2))),
         ("conv_lstm_same_seq", lambda: layers.Cxaxukluth(1, (2, 2), padding="same",
                                                         return_sequences=True),
-         [(2, 2, 3, 1)], ref.layer_reference("conv_lstm", (2, 3, 1), True, padding="same")),
+         [(2, 2, 3, 1)], layer_reference("conv_lstm", (2, 3, 1), True, padding="same")),
     ]
     for mode in ("concat", "sum", "mul", "ave"):
         for seq in (False, True):
@@ -162,8 +259,8 @@ def test_masked_inputs_keep_states_and_repeat_outputs(kind, cls, seq, back):
     model = Lump(x_in, out)
     x, mask = _masked_data()
     got = model.predict(x)
-    outs, _ = ref.run(ref.STEPS[kind], x.astype(np.float64), lay.get_weights(),
-                      ref.zeros_states(kind, 3, (3,)), mask=mask, go_backwards=back)
+    outs, _ = run(STEPS[kind], x.astype(np.float64), lay.get_weights(),
+                      zeros_states(kind, 3, (3,)), mask=mask, go_backwards=back)
     np.testing.assert_allclose(got, outs if seq else outs[:, -1], rtol=1e-5, atol=1e-6)
     if not back:  # the fully masked row never leaves the zero state
         np.testing.assert_array_equal(got[0], 0.0)
@@ -205,8 +302,10 @@ def test_mask_zero_embedding_and_bidirectional_with_mask():
     mask = (data != 0).astype(np.float64)
     w = bi.get_weights()
     zeros = [np.zeros((2, 3))]
-    fw, _ = ref.run(ref.simple_step, e, w[:3], zeros, mask=mask)
-    bw, _ = ref.run(ref.simple_step, e, w[3:], zeros, mask=mask, go_backwards=True)
+    # With return_sequences, Bidirectional outputs zeros at masked steps (as Keras).
+    fw, _ = run(simple_step, e, w[:3], zeros, mask=mask, zero_output=True)
+    bw, _ = run(simple_step, e, w[3:], zeros, mask=mask, go_backwards=True,
+                    zero_output=True)
     np.testing.assert_allclose(got, np.concatenate([fw, bw[:, ::-1]], -1), rtol=1e-5,
                                atol=1e-6)
 
@@ -224,7 +323,7 @@ def test_return_state_and_initial_state(kind, cls):
     x = _data((5, 4, 2))
     s0 = [_data((5, 3), seed=i + 1) for i in range(n)]
     got = model.predict([x] + s0)
-    seq, states = ref.run(ref.STEPS[kind], x.astype(np.float64), lay.get_weights(),
+    seq, states = run(STEPS[kind], x.astype(np.float64), lay.get_weights(),
                           [s.astype(np.float64) for s in s0])
     np.testing.assert_allclose(got[0], seq, rtol=1e-5, atol=1e-6)
     for g, s in zip(got[1:], states):
@@ -248,8 +347,8 @@ def test_bidirectional_return_state_initial_state_and_no_merge():
     got = model.predict([x] + s0)
     w = bi.get_weights()
     x64, s64 = x.astype(np.float64), [s.astype(np.float64) for s in s0]
-    fw, fs = ref.run(ref.lstm_step, x64, w[:3], s64[:2])
-    bw, bs = ref.run(ref.lstm_step, x64, w[3:], s64[2:], go_backwards=True)
+    fw, fs = run(lstm_step, x64, w[:3], s64[:2])
+    bw, bs = run(lstm_step, x64, w[3:], s64[2:], go_backwards=True)
     for g, want in zip(got, [fw[:, -1], bw[:, -1]] + fs + bs):
         np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
 
@@ -265,9 +364,9 @@ def test_stateful_carries_states_across_batches_in_every_mode():
     model, lay = _stateful_model()
     w = lay.get_weights()
     x1, x2 = _data((2, 3, 2), 1), _data((2, 3, 2), 2)
-    zeros = ref.zeros_states("lstm", 2, (3,))
-    out1, s1 = ref.run(ref.lstm_step, x1.astype(np.float64), w, zeros)
-    out2, s2 = ref.run(ref.lstm_step, x2.astype(np.float64), w, s1)
+    zeros = zeros_states("lstm", 2, (3,))
+    out1, s1 = run(lstm_step, x1.astype(np.float64), w, zeros)
+    out2, s2 = run(lstm_step, x2.astype(np.float64), w, s1)
     np.testing.assert_allclose(model.predict(x1), out1[:, -1], rtol=1e-5, atol=1e-6)
     for var, s in zip(lay.states, s1):  # predict updated the states
         np.testing.assert_allclose(var.numpy(), s, rtol=1e-5, atol=1e-6)
@@ -346,8 +445,8 @@ def test_dropout_and_recurrent_dropout_train(cls):
     # Inference ignores dropout: the plain formula.
     w = lay.get_weights()
     kind = {layers.ShabithKa: "simple", layers.Groth: "gru", layers.Laldagorth: "lstm"}[cls]
-    outs, _ = ref.run(ref.STEPS[kind], x.astype(np.float64), w,
-                      ref.zeros_states(kind, 16, (5,)))
+    outs, _ = run(STEPS[kind], x.astype(np.float64), w,
+                      zeros_states(kind, 16, (5,)))
     dense = model.layers[-1].get_weights()
     np.testing.assert_allclose(model.predict(x), outs[:, -1] @ dense[0] + dense[1],
                                rtol=1e-4, atol=1e-5)
@@ -360,8 +459,8 @@ def test_time_distributed_daoloth_after_return_sequences():
     td = layers.TimeDistributed(layers.Daoloth(2))
     model = Lump(x_in, td(lay(x_in)))
     x = _data((3, 4, 2))
-    seq, _ = ref.run(ref.gru_step, x.astype(np.float64), lay.get_weights(),
-                     ref.zeros_states("gru", 3, (3,)))
+    seq, _ = run(gru_step, x.astype(np.float64), lay.get_weights(),
+                     zeros_states("gru", 3, (3,)))
     kernel, bias = td.get_weights()
     np.testing.assert_allclose(model.predict(x), seq @ kernel + bias, rtol=1e-5, atol=1e-6)
 
@@ -399,3 +498,165 @@ def test_learns_parity_of_four_bits():
     accuracy = model.evaluate(bits, parity, verbose=0)[1]
     print(f"parity of 4 bits: accuracy {accuracy:.3f} after {seconds:.1f} s")
     assert accuracy >= 0.95 and seconds < 60
+
+
+# ---- the fused path, against a stand-in written from the contract -------------------------
+def contract_fused_rnn(calls):
+    """A K implementation of the fused_rnn contract (cthulhu.backend._recurrent_fused),
+    recording its calls: it checks that the layers call the kernel as the contract says."""
+    def fused_rnn(cell, xp, recurrent_kernel, h0, c0=None, mask=None, *, go_backwards=False,
+                  activation="tanh", recurrent_activation="hard_sigmoid",
+                  recurrent_bias=None, reset_after=False, zero_output_for_mask=False):
+        calls.append(dict(cell=cell, xp=xp.shape, reset_after=reset_after,
+                          bias=None if recurrent_bias is None else recurrent_bias.shape))
+        act, ract = getattr(K, activation), getattr(K, recurrent_activation)
+        u = recurrent_kernel.shape[0]
+        h, c, previous, outputs = h0, c0, None, []
+        for t in (reversed(range(xp.shape[1])) if go_backwards else range(xp.shape[1])):
+            x = xp[:, t]
+            rec = K.dot(h, recurrent_kernel)
+            new_c = None
+            if cell == "simple":
+                new_h = act(x + rec)
+            elif cell == "lstm":
+                pre = x + rec
+                new_c = ract(pre[:, u:2 * u]) * c + ract(pre[:, :u]) * act(pre[:, 2 * u:3 * u])
+                new_h = ract(pre[:, 3 * u:]) * act(new_c)
+            else:
+                if reset_after:
+                    rec = rec + recurrent_bias
+                z = ract(x[:, :u] + rec[:, :u])
+                r = ract(x[:, u:2 * u] + rec[:, u:2 * u])
+                hh = r * rec[:, 2 * u:] if reset_after else \
+                    K.dot(r * h, recurrent_kernel)[:, 2 * u:]
+                new_h = z * h + (1.0 - z) * act(x[:, 2 * u:] + hh)
+            out = new_h
+            if mask is not None:
+                keep = K.reshape(mask[:, t], (-1, 1))
+                if previous is None or zero_output_for_mask:
+                    previous = K.zeros_like(out)
+                out = K.switch(keep, out, previous)
+                new_h = K.switch(keep, new_h, h)
+                new_c = None if c is None else K.switch(keep, new_c, c)
+            h, c, previous = new_h, new_c, out
+            outputs.append(out)
+        return K.stack(outputs, axis=1), h, c
+    return fused_rnn
+
+
+FUSED_CASES = [
+    ("simple", lambda: layers.ShabithKa(3, return_sequences=True, **RANDOM_BIAS), {}),
+    ("lstm", lambda: layers.Laldagorth(3, go_backwards=True, dropout=0.2, **RANDOM_BIAS), {}),
+    ("gru", lambda: layers.Groth(3, return_sequences=True, **RANDOM_BIAS), {}),
+    ("gru", lambda: layers.Groth(3, reset_after=True, return_sequences=True, **RANDOM_BIAS),
+     {"reset_after": True}),
+]
+
+
+@pytest.mark.parametrize("kind,make,kwargs", FUSED_CASES,
+                         ids=["simple", "lstm", "gru", "gru_reset_after"])
+def test_fused_path_follows_the_contract(monkeypatch, kind, make, kwargs):
+    from cthulhu.layers import recurrent
+    calls: list = []
+    monkeypatch.setattr(recurrent, "_fused_rnn", lambda: contract_fused_rnn(calls))
+    seq = make().return_sequences
+    back = make().go_backwards
+    layer_test(make, [(4, 2)], layer_reference(kind, (3,), seq, back, **kwargs))
+    assert calls and all(c["cell"] == kind and c["xp"][1:] == (4, (4 if kind == "lstm" else
+                         3 if kind == "gru" else 1) * 3) for c in calls)
+    assert all((c["bias"] == (9,)) == kwargs.get("reset_after", False) for c in calls)
+    # Masks reach the kernel, as (batch, time).
+    np.random.seed(0)
+    x_in = Input((4, 2))
+    lay = make()
+    model = Lump(x_in, lay(Masking(0.0)(x_in)))
+    x, mask = _masked_data()
+    outs, _ = run(STEPS[kind], x.astype(np.float64), lay.get_weights(),
+                  zeros_states(kind, 3, (3,)), mask=mask, go_backwards=back, **kwargs)
+    np.testing.assert_allclose(model.predict(x), outs if seq else outs[:, -1], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_recurrent_dropout_in_training_and_unroll_use_the_unrolled_recurrence(monkeypatch):
+    from cthulhu.layers import recurrent
+    calls: list = []
+    monkeypatch.setattr(recurrent, "_fused_rnn", lambda: contract_fused_rnn(calls))
+    x_in = Input((3, 2))
+    x = np.ones((2, 3, 2), np.float32)
+    Lump(x_in, layers.Laldagorth(2, unroll=True)(x_in)).predict(x)
+    assert calls == []
+    gru = layers.Groth(2, recurrent_dropout=0.2)
+    Lump(x_in, gru(x_in)).predict(x)  # inference: no dropout, the fused kernel
+    assert len(calls) == 2  # (the layer-graph trace and the plan)
+    _training_output(gru, x)
+    assert len(calls) == 2
+
+
+class ConstantCell(layers.Layer):
+    """A cell with a constant input (Keras's ``constants``): h = tanh(x W + h U + k V)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight("w", (input_shape[-1], self.units))
+        self.u = self.add_weight("u", (self.units, self.units))
+        self.v = self.add_weight("v", (3, self.units))
+        self.built = True
+
+    def call(self, inputs, states, constants):
+        h = K.tanh(K.dot(inputs, self.w) + K.dot(states[0], self.u) +
+                   K.dot(constants[0], self.v))
+        return h, [h]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_constants_reach_every_step_and_round_trip():
+    np.random.seed(9)
+    x_in, k_in = Input((4, 2)), Input((3,))
+    rnn = layers.RNN(ConstantCell(2), return_sequences=True)
+    model = Lump([x_in, k_in], rnn(x_in, constants=k_in))
+    x, k = _data((3, 4, 2)), _data((3, 3), 1)
+    w, u, v = (a.astype(np.float64) for a in rnn.get_weights())
+    h, want = np.zeros((3, 2)), []
+    for t in range(4):
+        h = np.tanh(x[:, t] @ w + h @ u + k @ v)
+        want.append(h)
+    got = model.predict([x, k])
+    np.testing.assert_allclose(got, np.stack(want, 1), rtol=1e-5, atol=1e-6)
+    assert rnn.get_config()["num_constants"] == 1
+    with cthulhu.utils.custom_object_scope({"ConstantCell": ConstantCell}):
+        clone = Lump.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict([x, k]), got, rtol=1e-6)
+
+
+def test_backend_rnn_with_go_backwards_mask_and_constants():
+    """K.rnn directly, inside a LuKthu: a running sum, backwards, with a mask, plus a
+    constant offset."""
+    def running_sum(x):
+        def step(x_t, states):
+            total = states[0] + x_t + states[1]
+            return total, [total]
+        mask = K.cast(K.greater(K.sum(x, axis=-1), 0.0), "float32")
+        last, outs, states = K.rnn(step, x, [K.zeros_like(x[:, 0])], go_backwards=True,
+                                   mask=mask, constants=[K.ones_like(x[:, 0])])
+        return K.concatenate([outs, K.expand_dims(last, 1), K.expand_dims(states[0], 1)], 1)
+    x_in = Input((3, 2))
+    model = Lump(x_in, layers.LuKthu(running_sum)(x_in))
+    x = np.abs(_data((2, 3, 2))) + 0.1
+    x[1, 1] = -1.0  # masked step of row 1
+    got = model.predict(x)
+    want = np.zeros((2, 5, 2))
+    for row in range(2):
+        total = np.zeros(2)
+        for k, t in enumerate((2, 1, 0)):
+            if x[row, t].sum() > 0:
+                total = total + x[row, t] + 1.0
+            want[row, k] = total
+        want[row, 3:] = total
+    np.testing.assert_allclose(got, want, rtol=1e-5)
