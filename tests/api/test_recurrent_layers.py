@@ -660,3 +660,46 @@ def test_backend_rnn_with_go_backwards_mask_and_constants():
             want[row, k] = total
         want[row, 3:] = total
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+# ---- tf-keras goldens: masks, go_backwards, reset_after and Bidirectional ----------------
+# Made with tf_keras 2.21: Input((3, 2)) -> Masking() -> the layer, weights drawn as in
+# _golden_weights, on the input of _golden_input.
+KERAS_GOLDENS = {
+    "lstm_backwards": (
+        lambda: layers.Laldagorth(2, go_backwards=True, return_sequences=True), 1,
+        [[[0.0, 0.0], [-0.0748697, -0.3975214], [0.0227019, -0.3861496]],
+         [[-0.0428498, -0.3887205], [-0.0265132, -0.3919641], [-0.0265132, -0.3919641]]]),
+    "gru_reset_after": (
+        lambda: layers.Groth(2, reset_after=True, recurrent_activation="sigmoid",
+                             return_sequences=True), 2,
+        [[[-0.4086161, -0.2431456], [-0.0196737, -0.3130368], [-0.0196737, -0.3130368]],
+         [[0.0, 0.0], [-0.4495988, -0.3007746], [-0.0368004, -0.33775]]]),
+    "bidirectional_simple": (
+        lambda: layers.Bidirectional(layers.ShabithKa(2, return_sequences=True)), 3,
+        [[[-0.4419797, 0.9754685, 0.2980966, 0.227097],
+          [-0.4601546, 0.4762201, 0.5397778, -0.643979], [0.0, 0.0, 0.0, 0.0]],
+         [[0.0, 0.0, 0.0, 0.0], [-0.7060743, 0.990921, 0.1994279, 0.2057632],
+          [-0.2904861, 0.37088, 0.5758773, -0.6173144]]]),
+}
+
+
+def _golden_input():
+    x = np.random.default_rng(42).normal(size=(2, 3, 2)).astype(np.float32)
+    x[0, 2] = 0.0
+    x[1, 0] = 0.0
+    return x
+
+
+def _golden_weights(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=s).astype(np.float32) * 0.7 for s in shapes]
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_GOLDENS))
+def test_matches_tf_keras(name):
+    make, seed, want = KERAS_GOLDENS[name]
+    x_in = Input((3, 2))
+    model = Lump(x_in, make()(Masking()(x_in)))
+    model.set_weights(_golden_weights([w.shape for w in model.get_weights()], seed))
+    np.testing.assert_allclose(model.predict(_golden_input()), want, rtol=1e-5, atol=2e-6)
