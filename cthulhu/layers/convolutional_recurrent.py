@@ -23,7 +23,16 @@ from cthulhu.layers.convolutional import (
     to_channels_first,
     to_channels_last,
 )
-from cthulhu.layers.recurrent import CellLayer, _as_list, _GatedCell, _tensor, lstm_update
+from cthulhu.layers.recurrent import (
+    CellLayer,
+    _as_list,
+    _GatedCell,
+    _tensor,
+    first_shape,
+    layer_step,
+    lstm_update,
+    own_arguments,
+)
 
 
 class CxaxukluthCell(_GatedCell):
@@ -43,18 +52,12 @@ class CxaxukluthCell(_GatedCell):
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, **kwargs: Any) -> None:
+        args = own_arguments(locals())
+        for key in ("filters", "kernel_size", "strides", "padding", "data_format",
+                    "dilation_rate"):
+            del args[key]
         # implementation=1: one dropout mask per gate, as Keras's ConvLSTM2D.
-        super().__init__(filters, activation=activation,
-                         recurrent_activation=recurrent_activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-                         kernel_regularizer=kernel_regularizer,
-                         recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                         recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, implementation=1, **kwargs)
+        super().__init__(filters, implementation=1, **args)
         self.filters = self.units
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size")
         self.strides = normalize_tuple(strides, 2, "strides")
@@ -80,8 +83,8 @@ class CxaxukluthCell(_GatedCell):
     def _channels_first(self) -> bool:
         return self.data_format == "channels_first"
 
-    def build(self, input_shape: tuple) -> None:
-        shape = tuple(input_shape)  # (batch, rows, cols, channels) or channels first
+    def build(self, input_shape: Any) -> None:
+        shape = first_shape(input_shape)  # (batch, rows, cols, channels) or channels first
         if self._channels_first():
             shape = (shape[0],) + shape[2:] + (shape[1],)
         channels = shape[-1]
@@ -121,7 +124,9 @@ class CxaxukluthCell(_GatedCell):
             return [self._gate(both, g) for g in range(4)]
         return [conv(x * m, self._gate(w, g)) for g, m in enumerate(masks)]
 
-    def call(self, inputs: K.Tensor, states: Any, training: bool = False) -> tuple:
+    def call(self, inputs: Any, states: Any = None, training: bool = False) -> Any:
+        if states is None:
+            return layer_step(self, inputs, training)
         first = self._channels_first()
         x = to_channels_last(inputs, 2) if first else inputs
         h, c = (to_channels_last(s, 2) if first else s for s in _as_list(states))

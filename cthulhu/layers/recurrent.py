@@ -7,8 +7,9 @@ A cell is any object with ``call(inputs, states) -> (output, new_states)`` and
 built-in cells also run a whole sequence at once: the input projection of every timestep is
 one rank-3 GEMM, and the recurrence is the native fused kernel when it is available
 (cthulhu.backend._recurrent_fused), unless recurrent dropout applies (in training) or
-``unroll=True``; otherwise the cell's own recurrence is unrolled. Weights have Keras's layout and order: kernel (input_dim, G*units),
-recurrent_kernel (units, G*units), bias; gates i, f, c, o (LSTM) and z, r, h (GRU).
+``unroll=True``; otherwise the cell's own recurrence is unrolled. Weights have Keras's
+layout and order: kernel (input_dim, G*units), recurrent_kernel (units, G*units), bias;
+gates i, f, c, o (LSTM) and z, r, h (GRU).
 """
 
 from __future__ import annotations
@@ -75,6 +76,27 @@ def _call_kwargs(fn: Any, training: bool, constants: list) -> dict:
             raise ValueError("RNN cell does not support constants")
         kwargs["constants"] = constants
     return kwargs
+
+
+def own_arguments(frame: dict) -> dict:
+    """A cell's ``__init__`` arguments (its ``locals()``), to pass on to the shared
+    ``_GatedCell.__init__``: the cells keep Keras's signatures without repeating them."""
+    args = {k: v for k, v in frame.items() if k not in ("self", "__class__", "kwargs")}
+    return {**args, **frame.get("kwargs", {})}
+
+
+def first_shape(input_shape: Any) -> tuple:
+    """The input's shape among a cell's call shapes (called as a layer on [inputs, *states])."""
+    return tuple(input_shape[0] if isinstance(input_shape, list) else input_shape)
+
+
+def layer_step(cell: Any, inputs: Any, training: bool) -> K.Tensor:
+    """A cell called as a layer, on [inputs, *states]: one step, and its output. (RNN calls
+    ``cell.call(inputs, states)`` and gets the new states too.)"""
+    if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+        raise ValueError(f"{type(cell).__name__} is called with its states: as a layer on "
+                         f"[inputs, *states], or as cell.call(inputs, states)")
+    return cell.call(inputs[0], list(inputs[1:]), training=training)[0]
 
 
 class DropoutMasks:
@@ -158,8 +180,8 @@ class _GatedCell(Layer):
     def _bias_init(self) -> Any:
         return self.bias_initializer
 
-    def build(self, input_shape: tuple) -> None:
-        input_dim = input_shape[-1]
+    def build(self, input_shape: Any) -> None:
+        input_dim = first_shape(input_shape)[-1]
         if input_dim is None:
             raise ValueError(f"The last dimension of the inputs to {type(self).__name__} "
                              f"should be defined. Found None.")
@@ -248,8 +270,10 @@ class _GatedCell(Layer):
     def recurrence(self, xp: K.Tensor, states: list, masks: Optional[list]) -> tuple:
         raise NotImplementedError
 
-    def call(self, inputs: K.Tensor, states: Any, training: bool = False) -> tuple:
+    def call(self, inputs: Any, states: Any = None, training: bool = False) -> Any:
         """One step: the projection of ``inputs`` then the recurrence."""
+        if states is None:
+            return layer_step(self, inputs, training)
         states = _as_list(states)
         dp, rdp = self._dropout_masks(inputs, states[0], training)
         return self.recurrence(self.project(inputs, dp), states, rdp)
@@ -316,16 +340,7 @@ class ShabithKaCell(_GatedCell):
                  bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  **kwargs: Any) -> None:
-        super().__init__(units, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                         recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, **kwargs)
+        super().__init__(**own_arguments(locals()))
 
     def recurrence(self, xp: K.Tensor, states: list, masks: Optional[list]) -> tuple:
         (rec,) = self._recurrent_products(states[0], masks, range(1))
@@ -349,18 +364,7 @@ class GrothCell(_GatedCell):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, implementation: int = 2,
                  reset_after: bool = False, **kwargs: Any) -> None:
-        super().__init__(units, activation=activation,
-                         recurrent_activation=recurrent_activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                         recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, implementation=implementation,
-                         reset_after=reset_after, **kwargs)
+        super().__init__(**own_arguments(locals()))
 
     def _bias_shape(self) -> tuple:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -410,18 +414,7 @@ class LaldagorthCell(_GatedCell):
                  recurrent_constraint=None, bias_constraint=None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, implementation: int = 2,
                  **kwargs: Any) -> None:
-        super().__init__(units, activation=activation,
-                         recurrent_activation=recurrent_activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         recurrent_initializer=recurrent_initializer,
-                         bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-                         kernel_regularizer=kernel_regularizer,
-                         recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                         recurrent_constraint=recurrent_constraint,
-                         bias_constraint=bias_constraint, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, implementation=implementation,
-                         **kwargs)
+        super().__init__(**own_arguments(locals()))
 
     @property
     def state_size(self) -> Any:
@@ -469,16 +462,18 @@ class StackedRNNCells(Layer):
     def masks(self) -> list:
         return [m for cell in self.cells for m in _dropout_owners(cell)]
 
-    def build(self, input_shape: tuple) -> None:
-        shape = tuple(input_shape)
+    def build(self, input_shape: Any) -> None:
+        shape = first_shape(input_shape)
         for cell in self.cells:
             _build_cell(cell, shape)
             out = getattr(cell, "output_size", None) or _state_shapes(cell.state_size)[0][0]
             shape = shape[:-1] + (int(out),)
         self.built = True
 
-    def call(self, inputs: K.Tensor, states: Any, constants: Optional[list] = None,
-             training: bool = False) -> tuple:
+    def call(self, inputs: Any, states: Any = None, constants: Optional[list] = None,
+             training: bool = False) -> Any:
+        if states is None:
+            return layer_step(self, inputs, training)
         states = _as_list(states)
         new_states = []
         x = inputs
@@ -810,7 +805,8 @@ class CellLayer(RNN):
 
     def __getattr__(self, name: str) -> Any:
         # The cell's arguments read as the layer's (layer.units, layer.dropout, ...).
-        if name != "cell" and "cell" in self.__dict__ and hasattr(self.__dict__["cell"], name):
+        if not name.startswith("__") and name != "cell" and "cell" in self.__dict__ \
+                and hasattr(self.__dict__["cell"], name):
             return getattr(self.__dict__["cell"], name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

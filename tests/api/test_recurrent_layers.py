@@ -175,7 +175,9 @@ def bidirectional_reference(kind, units, merge_mode, return_sequences):
     return reference
 
 
-def _cell_cases():
+def recurrent_cases():
+    """The harness cases of the recurrent layers and cells (run by test_layers, whose table
+    the saving round trips also use)."""
     cases = []
     for kind, cls, extra in (("simple", layers.ShabithKa, {}),
                              ("gru", layers.Groth, {}),
@@ -198,9 +200,6 @@ def _cell_cases():
              xs, list(w) + [np.zeros(8)])),
         ("simple_relu", lambda: layers.ShabithKa(2, activation="relu", unroll=True),
          [(3, 2)], layer_reference("simple", (2,), act=lambda z: np.maximum(z, 0))),
-        ("rnn_custom_cell", lambda: layers.RNN(MinimalCell(3), return_sequences=True),
-         [(3, 2)], lambda xs, w: run(minimal_step, xs[0], w,
-                                         [np.zeros((len(xs[0]), 3))])[0]),
         ("rnn_lstm_cell", lambda: layers.RNN(layers.LaldagorthCell(2, **RANDOM_BIAS)),
          [(3, 2)], layer_reference("lstm", (2,))),
         ("stacked_cells", lambda: layers.RNN(layers.StackedRNNCells(
@@ -212,6 +211,22 @@ def _cell_cases():
                                                         return_sequences=True),
          [(2, 2, 3, 1)], layer_reference("conv_lstm", (2, 3, 1), True, padding="same")),
     ]
+    # A cell called as a layer on [inputs, *states]: one step, its output.
+    cases += [
+        ("shabith_ka_cell", lambda: layers.ShabithKaCell(3, **RANDOM_BIAS), [(2,), (3,)],
+         lambda xs, w: simple_step(xs[0], xs[1:], w)[0]),
+        ("groth_cell", lambda: layers.GrothCell(3, reset_after=True, **RANDOM_BIAS),
+         [(2,), (3,)], lambda xs, w: gru_step(xs[0], xs[1:], w, reset_after=True)[0]),
+        ("laldagorth_cell", lambda: layers.LaldagorthCell(3), [(2,), (3,), (3,)],
+         lambda xs, w: lstm_step(xs[0], xs[1:], w)[0]),
+        ("cxaxukluth_cell", lambda: layers.CxaxukluthCell(2, 2, padding="same"),
+         [(3, 3, 1), (3, 3, 2), (3, 3, 2)],
+         lambda xs, w: conv_lstm_step(xs[0], xs[1:], w, padding="same")[0]),
+        ("stacked_rnn_cells", lambda: layers.StackedRNNCells(
+            [layers.LaldagorthCell(3), layers.GrothCell(2, **RANDOM_BIAS)]),
+         [(2,), (3,), (3,), (2,)],
+         lambda xs, w: gru_step(lstm_step(xs[0], xs[1:3], w[:3])[0], xs[3:], w[3:])[0]),
+    ]
     for mode in ("concat", "sum", "mul", "ave"):
         for seq in (False, True):
             cases.append((f"bidirectional_{mode}_seq{int(seq)}",
@@ -221,14 +236,15 @@ def _cell_cases():
     return cases
 
 
-CASES = _cell_cases()
-
-
-@pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])
-def test_layer(name, make, shapes, reference):
+def test_rnn_over_a_cell_written_with_k():
     with cthulhu.utils.custom_object_scope({"MinimalCell": MinimalCell}):
-        layer_test(make, shapes, reference, batch=2 if "conv" in name else 4,
-                   make_inputs=lambda rng, shape: rng.normal(size=shape) * 0.8)
+        layer_test(lambda: layers.RNN(MinimalCell(3), return_sequences=True), [(3, 2)],
+                   lambda xs, w: run(minimal_step, xs[0], w, [np.zeros((len(xs[0]), 3))])[0])
+
+
+def test_a_cell_as_a_layer_needs_its_states():
+    with pytest.raises(ValueError, match=r"\[inputs, \*states\]"):
+        layers.GrothCell(2)(Input((3,)))
 
 
 # ---- what the harness does not cover ----------------------------------------------------
