@@ -125,8 +125,11 @@ class _GatedCell(Layer):
     sequence; the fused kernel implements the same formulas (see the contract in
     cthulhu.backend._recurrent_fused)."""
 
+    # The arguments are Keras's LSTMCell's (LaldagorthCell takes them as they are); the
+    # other cells keep their own Keras signatures and pass them on (own_arguments).
     gates = 1
     kind = "simple"
+    reset_after = False  # GRU only: a recurrent bias row, the reset gate after the product
     # Keras config keys beyond the shared ones.
     _extra_keys: tuple = ()
 
@@ -137,7 +140,7 @@ class _GatedCell(Layer):
                  recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, implementation: int = 2,
-                 reset_after: bool = False, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if int(units) <= 0:
             raise ValueError(f"Received an invalid value for argument `units`, expected a "
@@ -162,7 +165,6 @@ class _GatedCell(Layer):
             raise ValueError(f"implementation must be 1 or 2, got {implementation}")
         # As tf-keras: recurrent dropout runs the per-gate implementation.
         self.implementation = 1 if self.recurrent_dropout else int(implementation)
-        self.reset_after = bool(reset_after)
         self.masks = DropoutMasks()
 
     @property
@@ -364,7 +366,10 @@ class GrothCell(_GatedCell):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, implementation: int = 2,
                  reset_after: bool = False, **kwargs: Any) -> None:
-        super().__init__(**own_arguments(locals()))
+        args = own_arguments(locals())
+        reset_after = args.pop("reset_after")
+        super().__init__(**args)
+        self.reset_after = bool(reset_after)
 
     def _bias_shape(self) -> tuple:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -405,16 +410,6 @@ class LaldagorthCell(_GatedCell):
     gates = 4
     kind = "lstm"
     _extra_keys = ("recurrent_activation", "unit_forget_bias", "implementation")
-
-    def __init__(self, units: int, activation="tanh", recurrent_activation="hard_sigmoid",
-                 use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias: bool = True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, implementation: int = 2,
-                 **kwargs: Any) -> None:
-        super().__init__(**own_arguments(locals()))
 
     @property
     def state_size(self) -> Any:
