@@ -1,4 +1,5 @@
-"""TimeDistributed: one layer applied to every timestep of a (batch, time, ...) input."""
+"""Wrappers: TimeDistributed (one layer applied to every timestep of a (batch, time, ...)
+input) and Bidirectional (an RNN read in both directions)."""
 
 from __future__ import annotations
 
