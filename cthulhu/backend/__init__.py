@@ -7,8 +7,8 @@ trace they appear as the graph's params.
 
 One module per concern: ``_config`` (floatx, epsilon, image data format), ``_variables``,
 ``_tracing`` (symbolic tensors, K.eval), ``_math``, ``_shape``, ``_random``, ``_losses``,
-``_function`` (K.function, K.gradients, the learning phase), ``_deferred`` (backend calls on
-layer-graph tensors become layers).
+``_function`` (K.function, K.gradients, the learning phase), ``_recurrent`` (K.rnn),
+``_deferred`` (backend calls on layer-graph tensors become layers).
 """
 
 from cthulhu.backend import _deferred
@@ -90,6 +90,7 @@ from cthulhu.backend._random import (
     random_uniform,
     uniform_like,
 )
+from cthulhu.backend._recurrent import rnn
 from cthulhu.backend._shape import (
     batch_flatten,
     concatenate,

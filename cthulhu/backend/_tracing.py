@@ -38,24 +38,33 @@ class Trace:
         self._variables: dict[int, Variable] = {}  # param id -> its variable
         self.step_variable = step_variable
         self.penalties: list[Tensor] = []  # activity regularization terms of this trace
-        # Layer state written by a training step (BatchNorm's moving statistics, later the
-        # state of stateful RNNs): (variable, its new value), applied after the step.
+        # Layer state written when the plan runs: (variable, its new value), applied after
+        # the step. BatchNorm's moving statistics change in training steps only; the states
+        # of stateful RNNs after every run (training, evaluation, prediction), as in Keras.
         self.state_updates: list[tuple[Variable, Value]] = []
+        self._every_mode: set[int] = set()  # ids of the variables updated in every mode
 
-    def add_update(self, var: Variable, new: Any) -> None:
+    def add_update(self, var: Variable, new: Any, every_mode: bool = False) -> None:
         """Register ``var <- new`` (a tensor of this trace) to happen when the compiled step
-        runs; only a training trace applies them. A variable updated twice (a layer called
-        twice) keeps the last update, as the later assignment wins in Keras."""
+        runs; only a training trace applies them, unless ``every_mode``. A variable updated
+        twice (a layer called twice) keeps the last update, as the later assignment wins in
+        Keras."""
         value = _value(new)
         if tuple(value.shape) != tuple(var.shape) or value.dtype != var.dtype:
             raise ValueError(f"update of {var.name!r}: new value {value.shape} {value.dtype} "
                              f"does not match the variable {var.shape} {var.dtype}")
         self.state_updates = [(v, n) for v, n in self.state_updates if v is not var]
         self.state_updates.append((var, value))
+        if every_mode:
+            self._every_mode.add(id(var))
+        else:
+            self._every_mode.discard(id(var))
 
     def state_assigns(self) -> list[tuple[Value, Value]]:
-        """The registered updates as graph assigns (param, new value)."""
-        return [(self.param(var), new) for var, new in self.state_updates]
+        """The updates this trace applies, as graph assigns (param, new value): all of them
+        in training, those registered for every mode otherwise."""
+        return [(self.param(var), new) for var, new in self.state_updates
+                if self.training or id(var) in self._every_mode]
 
     def variable_of(self, param: Value) -> Optional[Variable]:
         return self._variables.get(param.id)

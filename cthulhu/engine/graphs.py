@@ -66,8 +66,9 @@ def build_graph(model: Any, mode: str, shapes: Optional[tuple] = None,
             outputs = {f"predictions{i}": y.value for i, y in enumerate(y_preds)}
         else:
             outputs = _losses_and_metrics(model, trace, y_preds)
-        # Layer state updates (moving statistics) only in training: a test step reads them.
-        state = trace.state_assigns() if training else []
+        # Layer state updates: moving statistics only in training (a test step reads them),
+        # stateful RNN states in every mode (see Trace.state_assigns).
+        state = trace.state_assigns()
         graph = optimize_forward(b.graph(outputs, state), fusion, check)
         assigns: list[tuple[Value, Value]] = []
         if training:

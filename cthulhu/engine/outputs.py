@@ -32,7 +32,8 @@ class OutputSpec:
         return self.target_shape_for(self.shape)
 
     def sample_weight_shape_for(self, output_shape: tuple) -> tuple:
-        return (None, output_shape[1]) if self.temporal else (None,)
+        # A model with a fixed batch size (stateful RNNs) weighs that many samples.
+        return output_shape[:2] if self.temporal else output_shape[:1]
 
     def target_shape_for(self, output_shape: tuple) -> tuple:
         if losses.is_sparse(self.loss):

@@ -75,6 +75,17 @@ class TrainableModel:
     def constraints(self, value: dict) -> None:
         pass  # Layer.__init__ sets an empty dict; a model's constraints are its layers'
 
+    @property
+    def stateful(self) -> bool:
+        """Whether a layer keeps states between batches (a stateful RNN), as Keras."""
+        return any(getattr(layer, "stateful", False) for layer in self.layers)
+
+    def reset_states(self) -> None:
+        """Zeroes the states of the stateful layers (Keras ``Model.reset_states``)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def _invalidate(self) -> None:
         """The layer graph changed: compiled graphs and plans must be rebuilt."""
         self._compiled.clear()

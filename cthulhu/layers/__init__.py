@@ -18,6 +18,7 @@ from cthulhu.layers.convolutional import (
     SucNaath1D,
     SucNaath2D,
 )
+from cthulhu.layers.convolutional_recurrent import Cxaxukluth, CxaxukluthCell
 from cthulhu.layers.core import (
     ActivityRegularization,
     Azatoth,
@@ -66,6 +67,16 @@ from cthulhu.layers.pooling import (
     Mlandoth2D,
     Mlandoth3D,
 )
+from cthulhu.layers.recurrent import (
+    RNN,
+    Groth,
+    GrothCell,
+    Laldagorth,
+    LaldagorthCell,
+    ShabithKa,
+    ShabithKaCell,
+    StackedRNNCells,
+)
 from cthulhu.layers.spatial_dropout import SpatialDarkness1D, SpatialDarkness2D, SpatialDarkness3D
 from cthulhu.layers.spatial_shaping import (
     Cropping1D,
@@ -78,7 +89,7 @@ from cthulhu.layers.spatial_shaping import (
     Xexanoth2D,
     Xexanoth3D,
 )
-from cthulhu.layers.wrappers import TimeDistributed
+from cthulhu.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras spellings, so that a Keras 2 script runs after `import cthulhu as keras`.
 Dense, Activation, Dropout = Daoloth, Azatoth, Darkness
@@ -108,6 +119,9 @@ DepthwiseConv2D = Dendrrah2D
 SeparableConv1D, SeparableConv2D = SucNaath1D, SucNaath2D
 LocallyConnected1D, LocallyConnected2D = LuKthu1D, LuKthu2D
 SeparableConvolution1D, SeparableConvolution2D = SucNaath1D, SucNaath2D
+SimpleRNN, GRU, LSTM = ShabithKa, Groth, Laldagorth
+SimpleRNNCell, GRUCell, LSTMCell = ShabithKaCell, GrothCell, LaldagorthCell
+ConvLSTM2D, ConvLSTM2DCell = Cxaxukluth, CxaxukluthCell
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "Darkness", "Dense",
            "Activation", "Dropout", "Flatten", "Reshape", "RepeatVector", "Permute",
@@ -136,4 +150,8 @@ __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Daoloth", "Azatoth", "D
            "Convolution2D", "Convolution3D", "Conv2DTranspose", "Convolution2DTranspose",
            "Dendrrah2D", "DepthwiseConv2D", "SucNaath1D", "SucNaath2D", "SeparableConv1D",
            "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
-           "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D"]
+           "LuKthu1D", "LuKthu2D", "LocallyConnected1D", "LocallyConnected2D",
+           "RNN", "StackedRNNCells", "ShabithKa", "Groth", "Laldagorth", "ShabithKaCell",
+           "GrothCell", "LaldagorthCell", "SimpleRNN", "GRU", "LSTM", "SimpleRNNCell",
+           "GRUCell", "LSTMCell", "Cxaxukluth", "CxaxukluthCell", "ConvLSTM2D",
+           "ConvLSTM2DCell", "Bidirectional"]

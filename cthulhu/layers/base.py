@@ -215,16 +215,26 @@ class Layer:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
+    def _call_arguments(self, inputs: Any, kwargs: dict) -> Any:
+        """Keyword arguments of a call (``layer(x, initial_state=s)``): a layer that takes
+        some folds them into its inputs (they become inputs of its node, as in Keras) and
+        returns those inputs; ``training=None`` and ``mask=None`` change nothing."""
+        given = sorted(k for k, v in kwargs.items() if v is not None
+                       or k not in ("training", "mask"))
+        if given:
+            raise NotImplementedError(f"calling layer {self.name!r} ({type(self).__name__}) "
+                                      f"with {given} is not supported yet")
+        return inputs
+
     def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            inputs = self._call_arguments(inputs, kwargs)
         tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         for t in tensors:
             if not isinstance(t, K.Tensor):
                 raise TypeError(f"Layer {self.name!r} was called on {type(t).__name__}; "
                                 f"layers are called on symbolic tensors (from Input or "
                                 f"another layer)")
-        if kwargs:
-            raise NotImplementedError(f"calling a layer with {sorted(kwargs)} is not "
-                                      f"supported yet")
         if tensors and tensors[0].value is not None:  # inside a trace: emit IR directly
             return self.trace_call(inputs, K.current_trace().training)
         several = isinstance(inputs, (list, tuple))

@@ -1,4 +1,5 @@
-"""TimeDistributed: one layer applied to every timestep of a (batch, time, ...) input."""
+"""Wrappers: TimeDistributed (one layer applied to every timestep of a (batch, time, ...)
+input) and Bidirectional (an RNN read in both directions)."""
 
 from __future__ import annotations
 
@@ -136,3 +137,188 @@ class TimeDistributed(Layer):
         config = dict(config)
         layer = deserialize_layer(config.pop("layer"))
         return cls(layer, **config)
+
+
+_MERGE_MODES = ("sum", "mul", "ave", "concat", None)
+
+
+def reverse_time(x: K.Tensor) -> K.Tensor:
+    """The sequence (batch, time, ...) in reverse time order."""
+    steps = x.shape[1]
+    return K.concatenate([x[:, t:t + 1] for t in reversed(range(steps))], axis=1)
+
+
+class Bidirectional(Layer):
+    """Bidirectional wrapper for RNNs (Keras ``Bidirectional``): a copy of ``layer`` reads
+    the sequence forwards, another (``go_backwards`` flipped, or ``backward_layer``)
+    backwards; their outputs are merged by ``merge_mode`` ('concat', 'sum', 'mul', 'ave',
+    or None for both as a list). With return_sequences the backward sequence is put back
+    in time order first, and masked steps output zeros (as Keras). ``initial_state`` gives
+    the forward states then the backward ones; return_state appends the forward states then
+    the backward ones. Weights: the forward layer's, then the backward layer's (Keras's
+    order)."""
+
+    supports_masking = True
+
+    def __init__(self, layer: Layer, merge_mode: Any = "concat", weights: Any = None,
+                 backward_layer: Any = None, **kwargs: Any) -> None:
+        from cthulhu.saving.serialization import deserialize_layer, serialize_layer
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Please initialize `Bidirectional` layer with a `Layer` "
+                             f"instance. Received: {layer!r}")
+        if backward_layer is not None and not isinstance(backward_layer, Layer):
+            raise ValueError(f"`backward_layer` need to be a `Layer` instance. Received: "
+                             f"{backward_layer!r}")
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should "
+                             f"be one of {{'sum', 'mul', 'ave', 'concat', None}}")
+        if weights is not None:
+            kwargs["weights"] = weights
+        super().__init__(**kwargs)
+        self.layer = layer
+        self._backward_given = backward_layer
+        spec = serialize_layer(layer)
+        spec["config"] = {**spec["config"], "name": f"forward_{layer.name}"}
+        self.forward_layer = deserialize_layer(spec)
+        if backward_layer is None:
+            spec = serialize_layer(layer)
+            spec["config"] = {**spec["config"], "name": f"backward_{layer.name}",
+                              "go_backwards": not layer.go_backwards}
+            self.backward_layer = deserialize_layer(spec)
+        else:
+            self.backward_layer = backward_layer
+            for attr in ("return_sequences", "return_state"):
+                if getattr(backward_layer, attr) != getattr(layer, attr):
+                    raise ValueError(f"Forward layer and backward layer should have the same "
+                                     f"`{attr}` value.")
+            if backward_layer.go_backwards == layer.go_backwards:
+                raise ValueError("Forward layer and backward layer should have different "
+                                 "`go_backwards` value.")
+        # As Keras: with return_sequences, masked steps output zeros in both directions.
+        for lay in self._both():
+            if hasattr(lay, "zero_output_for_mask"):
+                lay.zero_output_for_mask = lay.return_sequences
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self.stateful = getattr(layer, "stateful", False)
+
+    # ---- weights are the two layers' ----------------------------------------------------
+    def _both(self) -> tuple:
+        return self.forward_layer, self.backward_layer
+
+    @property
+    def trainable_weights(self) -> list[K.Variable]:
+        if not self.trainable:
+            return []
+        return [w for lay in self._both() for w in lay.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[K.Variable]:
+        if not self.trainable:
+            return self.weights
+        return [w for lay in self._both() for w in lay.non_trainable_weights]
+
+    @property
+    def weights(self) -> list[K.Variable]:
+        return [w for lay in self._both() for w in lay.weights]
+
+    @property
+    def constraints(self) -> dict:
+        return {k: c for lay in self._both() for k, c in lay.constraints.items()}
+
+    @constraints.setter
+    def constraints(self, value: dict) -> None:
+        pass  # the wrapped layers' own
+
+    def regularization_penalties(self) -> list:
+        return [p for lay in self._both() for p in lay.regularization_penalties()]
+
+    def reset_states(self, states: Any = None) -> None:
+        if states is None:
+            for lay in self._both():
+                lay.reset_states()
+            return
+        half = len(states) // 2
+        self.forward_layer.reset_states(states[:half])
+        self.backward_layer.reset_states(states[half:])
+
+    # ---- the anatomy --------------------------------------------------------------------
+    def _call_arguments(self, inputs: Any, kwargs: dict) -> Any:
+        initial_state = kwargs.pop("initial_state", None)
+        if kwargs.pop("constants", None) is not None:
+            raise NotImplementedError("Bidirectional with constants is not supported")
+        super()._call_arguments(inputs, kwargs)
+        if initial_state is None:
+            return inputs
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
+            [initial_state]
+        if len(states) % 2:
+            raise ValueError(f"When passing `initial_state` to a Bidirectional RNN, the state "
+                             f"should be a list containing the states of the underlying RNNs. "
+                             f"Received: {initial_state}")
+        return [inputs] + states
+
+    def _check_input_spec(self, xs: list) -> None:
+        InputSpec(min_ndim=3).check(self.name, 0, tuple(xs[0].shape))
+
+    def build(self, input_shape: Any) -> None:
+        shape = tuple(input_shape[0]) if isinstance(input_shape, list) else tuple(input_shape)
+        for lay in self._both():
+            lay._ensure_built(shape)
+        self.built = True
+
+    def call(self, inputs: Any, training: bool = False, mask: Any = None) -> Any:
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        x, states = xs[0], xs[1:]
+        half = len(states) // 2
+        fw = self.forward_layer.trace_call([x] + states[:half] if states else x, training)
+        bw = self.backward_layer.trace_call([x] + states[half:] if states else x, training)
+        fw_states: list = []
+        bw_states: list = []
+        if self.return_state:
+            fw, fw_states = fw[0], list(fw[1:])
+            bw, bw_states = bw[0], list(bw[1:])
+        if self.return_sequences:
+            bw = reverse_time(bw)
+        if self.merge_mode == "concat":
+            out: Any = K.concatenate([fw, bw], axis=-1)
+        elif self.merge_mode == "sum":
+            out = fw + bw
+        elif self.merge_mode == "ave":
+            out = (fw + bw) * 0.5
+        elif self.merge_mode == "mul":
+            out = fw * bw
+        else:
+            out = [fw, bw]
+        if self.return_state:
+            return (out if isinstance(out, list) else [out]) + fw_states + bw_states
+        return out
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        outs = [out, out] if self.merge_mode is None else [out]
+        if self.return_state:
+            n = len(self.forward_layer.states) * 2
+            return outs + [None] * n
+        return outs if self.merge_mode is None else out
+
+    def get_config(self) -> dict:
+        from cthulhu.saving.serialization import serialize_layer
+        config = {**super().get_config(), "layer": serialize_layer(self.layer),
+                  "merge_mode": self.merge_mode}
+        if self._backward_given is not None:
+            config["backward_layer"] = serialize_layer(self._backward_given)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Bidirectional:
+        from cthulhu.saving.serialization import deserialize_layer
+        config = dict(config)
+        layer = deserialize_layer(config.pop("layer"))
+        backward = config.pop("backward_layer", None)
+        if backward is not None:
+            backward = deserialize_layer(backward)
+        return cls(layer, backward_layer=backward, **config)

@@ -28,6 +28,8 @@ KERAS_NAMES: dict[str, str] = {
     "GrothAiuebGnshal3D": "GlobalAveragePooling3D",
     "LuKthu1D": "LocallyConnected1D", "LuKthu2D": "LocallyConnected2D",
     "ShabithKa": "SimpleRNN", "Groth": "GRU", "Laldagorth": "LSTM", "Cxaxukluth": "ConvLSTM2D",
+    "ShabithKaCell": "SimpleRNNCell", "GrothCell": "GRUCell", "LaldagorthCell": "LSTMCell",
+    "CxaxukluthCell": "ConvLSTM2DCell",
     "TheHydra": "Embedding", "BlacknessFromTheStars": "BatchNormalization",
 }
 CTHULHU_NAMES: dict[str, str] = {keras: ours for ours, keras in KERAS_NAMES.items()}

@@ -19,6 +19,7 @@ from .conv_reference import (
 from .layer_harness import layer_test
 from .pooling_cases import pooling_cases
 from .shaping_cases import shaping_cases
+from .test_recurrent_layers import recurrent_cases
 
 
 def away_from_kinks(rng, shape):
@@ -171,7 +172,7 @@ CASES = [
      lambda xs, w: locally_connected(xs[0], w[0], w[1], (2, 3))),
 ]
 
-CASES += pooling_cases() + shaping_cases()
+CASES += pooling_cases() + shaping_cases() + recurrent_cases()
 
 
 @pytest.mark.parametrize("name,make,shapes,reference", CASES, ids=[c[0] for c in CASES])

@@ -19,6 +19,7 @@ from cthulhu.layers import Daoloth, Input, concatenate
 from cthulhu.models import Lump, Pile, load_model
 
 from ..api.test_layers import CASE_INPUTS
+from ..api.test_recurrent_layers import recurrent_cases
 from .helpers import data, mlp, two_input
 from .test_roundtrip import ALL_CASES
 
@@ -28,6 +29,10 @@ LIVE_CASES = [c for c in ALL_CASES if "lukthu" not in c[0].lower() and "lambda" 
 # channels_first (Average/Max)Pooling layer on this machine.
 LIVE_CASES = [c for c in LIVE_CASES
               if not (c[0].startswith(("mlandoth", "aiuebgnshal")) and c[0].endswith("_cf"))]
+RECURRENT_CASES = {c[0] for c in recurrent_cases()}
+# A recurrent cell alone in a model (called as a layer on [inputs, *states]) is cthulhu's:
+# tf-keras calls cells only through an RNN (the RNN cases cover them there).
+LIVE_CASES = [c for c in LIVE_CASES if not c[0].endswith(("_cell", "_rnn_cells"))]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERAS_PYTHON = os.environ.get("CTHULHU_KERAS_PYTHON", "/work/venv-keras/bin/python")
@@ -146,7 +151,10 @@ def test_every_layer_both_ways(exchange, case):
     # Bilinear resizing: TensorFlow interpolates by lerps, cthulhu by a product with the
     # interpolation matrix; float32 rounding differs where neighbours nearly cancel (a few
     # float32 ulps of the O(1) terms: up to ~2e-7 absolute, under the 1e-3 floor).
-    rtol = 1e-3 if "bilinear" in case else 1e-5
+    # Recurrences: float32 rounding of TensorFlow's and cthulhu's step orders accumulates
+    # over the timesteps (~1e-7 absolute), beyond 1e-5 of the 1e-3 floor where outputs of
+    # a 'sum' or 'mul' Bidirectional nearly cancel.
+    rtol = 1e-3 if "bilinear" in case else 1e-4 if case in RECURRENT_CASES else 1e-5
     _close(results[f"layer_{case}_predict"], want, rtol)  # cthulhu's file in tf-keras
     model = load_model(tmp_path / f"layer_{case}_keras.h5", compile=False)
     keys = sorted(k for k in arrays if k.startswith(f"{case}_x"))
