@@ -11,7 +11,8 @@ W4  integer sequences of length 80 -> TheHydra(20000, 128) -> Laldagorth(128,
 recurrent_activation is given explicitly on both sides: Keras 2's default is hard_sigmoid,
 tf-keras's is sigmoid. Each repeat times one ``summon``/``fit`` epoch (verbose=0) after a
 warm-up epoch on a slice; the number reported is the median over the repeats, in training
-samples per second. The measuring, the busy loop and the table are bench/mlp.py's.
+samples per second. The measuring, the busy loop, the table and the backends'
+set-up are bench/mlp.py's.
 """
 
 import argparse
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mlp  # noqa: E402
 from mlp import (  # noqa: E402
     check_keras_installed,
     make_backend,
@@ -34,6 +36,7 @@ from mlp import (  # noqa: E402
 )
 
 SEED = 0
+# What mlp.measure_training reads (name, samples, batch_size), and the layer sizes.
 W4 = SimpleNamespace(name="W4", samples=3_200, batch_size=32, length=80, vocabulary=20_000,
                      embedding=128, units=128)
 
@@ -45,61 +48,35 @@ def make_data():
     return x, y
 
 
-class CthulhuBackend:
-    name = "cthulhu"
+def network(lib):
+    """The W4 layers from a namespace holding Keras-named classes."""
+    return [lib.Input(shape=(W4.length,)),
+            lib.Embedding(W4.vocabulary, W4.embedding),
+            lib.LSTM(W4.units, recurrent_activation="sigmoid"),
+            lib.Dense(1, activation="sigmoid")]
 
+
+class CthulhuBackend(mlp.CthulhuBackend):
     def __init__(self, threads=None):
+        # This checkout's cthulhu, even where another one is installed.
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        import cthulhu
-        import cthulhu.optimizers  # noqa: F401  (make sure the submodule is loaded)
-        from cthulhu.layers import Daoloth, Laldagorth, TheHydra
-        from cthulhu.models import Pile
-        if threads:
-            cthulhu.set_num_threads(threads)
-        self.cthulhu = cthulhu
-        self.Pile, self.TheHydra, self.Laldagorth, self.Daoloth = (
-            Pile, TheHydra, Laldagorth, Daoloth)
-        self.version = getattr(cthulhu, "__version__", "?")
+        super().__init__(threads)
+        from cthulhu.layers import Daoloth, Input, Laldagorth, TheHydra
+        self.lib = type("lib", (), dict(Input=Input, Embedding=TheHydra, LSTM=Laldagorth,
+                                        Dense=Daoloth))
 
     def build(self, workload):
-        model = self.Pile([
-            self.TheHydra(workload.vocabulary, workload.embedding,
-                          input_shape=(workload.length,)),
-            self.Laldagorth(workload.units, recurrent_activation="sigmoid"),
-            self.Daoloth(1, activation="sigmoid")])
+        model = self.Pile(network(self.lib))
         model.conjure(optimizer=self.cthulhu.optimizers.Adam(), loss="binary_crossentropy")
         return model
 
-    def train_epoch(self, model, x, y, batch_size):
-        model.summon(x, y, batch_size=batch_size, epochs=1, verbose=0)
 
-
-class KerasBackend:
-    name = "keras"
-
-    def __init__(self, threads=None):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-        import tf_keras
-        if threads:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        tf_keras.utils.set_random_seed(SEED)
-        self.keras = tf_keras
-        self.version = "tf_keras %s, tensorflow %s" % (tf_keras.__version__, tf.__version__)
-
+class KerasBackend(mlp.KerasBackend):
     def build(self, workload):
-        layers = self.keras.layers
-        model = self.keras.Sequential([
-            self.keras.Input(shape=(workload.length,), dtype="int32"),
-            layers.Embedding(workload.vocabulary, workload.embedding),
-            layers.LSTM(workload.units, recurrent_activation="sigmoid"),
-            layers.Dense(1, activation="sigmoid")])
+        model = self.keras.Sequential(network(
+            type("lib", (), dict(vars(self.keras.layers), Input=self.keras.Input))))
         model.compile(optimizer=self.keras.optimizers.Adam(), loss="binary_crossentropy")
         return model
-
-    def train_epoch(self, model, x, y, batch_size):
-        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
 
 
 def parse_args(argv=None):
