@@ -29,7 +29,15 @@ Files written, each by tf-keras itself:
                      model.get_weights() order (not for the MLP: its Dropout masks come from
                      TensorFlow's generator, which cthulhu does not reproduce);
                      hard_sigmoid_x and hard_sigmoid_y: tf-keras's hard_sigmoid on a grid (the
-                     Keras 2 formula)
+                     Keras 2 formula); x_rnn (6, 7) token ids padded at the start, the end
+                     and the middle, y_rnn its 0/1 targets, rnn_predict, rnn_weights (the
+                     weights as saved, flattened and concatenated in model.get_weights()
+                     order) and rnn_after (the weights after 2 more steps, as for two_input)
+  rnn.h5             model.save of a Sequential Embedding(15, 4, mask_zero=True, input 7) ->
+                     LSTM(5, return_sequences=True, recurrent_activation="sigmoid") ->
+                     GRU(3, reset_after=True, recurrent_activation="hard_sigmoid") ->
+                     Dense(1, sigmoid), compiled with Adam(0.01) and binary_crossentropy, after
+                     one training step (so the file holds Adam's state)
 
 The inputs are fixed by seeds, so reruns write the same inputs; weights depend on TF's
 initializers.
@@ -124,6 +132,23 @@ def main() -> None:
         cnn.train_on_batch(xc, yc)
     cnn.save(os.path.join(HERE, "cnn.h5"))
     out.update(x_cnn=xc, cnn_predict=cnn.predict(xc, verbose=0))
+
+    # Recurrent layers over a mask (Embedding mask_zero), with their Adam state.
+    steps = np.array([[1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0],
+                      [1, 0, 1, 0, 0, 1, 1], [0, 1, 1, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1]])
+    xr = (rng.integers(1, 15, size=steps.shape) * steps).astype("float32")
+    yr = rng.integers(0, 2, size=(6, 1)).astype("float32")
+    rnn = keras.Sequential([
+        keras.layers.Embedding(15, 4, mask_zero=True, input_shape=(7,), name="emb"),
+        keras.layers.LSTM(5, return_sequences=True, recurrent_activation="sigmoid",
+                          name="lstm"),
+        keras.layers.GRU(3, reset_after=True, recurrent_activation="hard_sigmoid", name="gru"),
+        keras.layers.Dense(1, activation="sigmoid", name="out")], name="rnn")
+    rnn.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
+    rnn.train_on_batch(xr, yr)
+    rnn.save(os.path.join(HERE, "rnn.h5"))
+    out.update(x_rnn=xr, y_rnn=yr, rnn_predict=rnn.predict(xr, verbose=0), rnn_weights=_flat(rnn))
+    out["rnn_after"] = _two_more_steps(rnn, xr, yr)
 
     grid = np.linspace(-4, 4, 33).astype("float32")
     out.update(hard_sigmoid_x=grid,

@@ -1,0 +1,126 @@
+"""Training-throughput benchmark W4, the Keras imdb_lstm shape: cthulhu against tf-keras.
+
+Usage::
+
+    python bench/rnn.py [--against keras] [--repeats 3] [--threads N] [--busy]
+
+W4  integer sequences of length 80 -> TheHydra(20000, 128) -> Laldagorth(128,
+    recurrent_activation="sigmoid") -> Daoloth(1, sigmoid); Adam(), binary_crossentropy,
+    batch 32, 3,200 synthetic samples (token ids uniform in [1, 20000), random 0/1 labels).
+
+recurrent_activation is given explicitly on both sides: Keras 2's default is hard_sigmoid,
+tf-keras's is sigmoid. Each repeat times one ``summon``/``fit`` epoch (verbose=0) after a
+warm-up epoch on a slice; the number reported is the median over the repeats, in training
+samples per second. The measuring, the busy loop, the table and the backends'
+set-up are bench/mlp.py's.
+"""
+
+import argparse
+import os
+import platform
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mlp  # noqa: E402
+from mlp import (  # noqa: E402
+    check_keras_installed,
+    make_backend,
+    measure_training,
+    print_table,
+    selected_backends,
+    start_busy_process,
+    stop_busy_process,
+)
+
+SEED = 0
+# What mlp.measure_training reads (name, samples, batch_size), and the layer sizes.
+W4 = SimpleNamespace(name="W4", samples=3_200, batch_size=32, length=80, vocabulary=20_000,
+                     embedding=128, units=128)
+
+
+def make_data():
+    rng = np.random.default_rng(SEED)
+    x = rng.integers(1, W4.vocabulary, size=(W4.samples, W4.length), dtype=np.int32)
+    y = rng.integers(0, 2, size=(W4.samples, 1)).astype(np.float32)
+    return x, y
+
+
+def network(lib):
+    """The W4 layers from a namespace holding Keras-named classes."""
+    return [lib.Input(shape=(W4.length,)),
+            lib.Embedding(W4.vocabulary, W4.embedding),
+            lib.LSTM(W4.units, recurrent_activation="sigmoid"),
+            lib.Dense(1, activation="sigmoid")]
+
+
+class CthulhuBackend(mlp.CthulhuBackend):
+    def __init__(self, threads=None):
+        # This checkout's cthulhu, even where another one is installed.
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        super().__init__(threads)
+        from cthulhu.layers import Daoloth, Input, Laldagorth, TheHydra
+        self.lib = type("lib", (), dict(Input=Input, Embedding=TheHydra, LSTM=Laldagorth,
+                                        Dense=Daoloth))
+
+    def build(self, workload):
+        model = self.Pile(network(self.lib))
+        model.conjure(optimizer=self.cthulhu.optimizers.Adam(), loss="binary_crossentropy")
+        return model
+
+
+class KerasBackend(mlp.KerasBackend):
+    def build(self, workload):
+        model = self.keras.Sequential(network(
+            type("lib", (), dict(vars(self.keras.layers), Input=self.keras.Input))))
+        model.compile(optimizer=self.keras.optimizers.Adam(), loss="binary_crossentropy")
+        return model
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="imdb_lstm (W4) training throughput.")
+    parser.add_argument("--against", choices=["keras"], default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--busy", action="store_true",
+                        help="run one busy-loop process during the measurements")
+    # Run only one side (the tf-keras figure before cthulhu has the layer, say).
+    parser.add_argument("--only", choices=["cthulhu", "keras"], default=None)
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    backend_names = selected_backends(args)
+    if "keras" in backend_names:
+        check_keras_installed()
+    print("python %s, numpy %s, %s cpus, threads=%s, busy=%s, repeats=%d" % (
+        platform.python_version(), np.__version__, os.cpu_count(), args.threads or "default",
+        args.busy, args.repeats))
+    print(__doc__.split("\n\n")[3].strip())
+    x, y = make_data()
+    busy = start_busy_process() if args.busy else None
+    results = {}
+    try:
+        for name in backend_names:
+            # Imported in turn, so TensorFlow's threads are not around during cthulhu's runs.
+            backend = make_backend({"cthulhu": CthulhuBackend, "keras": KerasBackend}[name],
+                                   args.threads)
+            print("%s: %s" % (backend.name, backend.version), flush=True)
+            rates = measure_training(backend, W4, x, y, args.repeats)
+            results[name] = {"W4": rates}
+            print("  %-8s W4 train: %s samples/s" % (
+                name, ", ".join("%.0f" % r for r in rates[1])), flush=True)
+    finally:
+        stop_busy_process(busy)
+    print_table(results, ["W4"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
