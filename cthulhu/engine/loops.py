@@ -60,6 +60,7 @@ def _plan_for(model: Any, mode: str, source: Any, rows: int, batch: Any, plan: A
     rows (grown at least twofold when a batch outgrows it, so that slowly growing batches
     do not rebuild it each time) and was compiled for the batch's input shapes (models with
     input axes unknown until run time, such as sequence lengths)."""
+    model._check_rows(rows)
     arrays = source.arrays(batch)
     shapes = model._data_shapes(arrays)
     if plan is not None and rows <= plan.capacity and shapes == model._plan_shapes.get(mode):

@@ -158,6 +158,7 @@ class TrainableModel:
         """The plan of ``mode`` with room for ``rows`` rows. ``shapes``: the input shapes of
         the data (batch axis None) when some input axis is unknown until run time; a plan
         is compiled per distinct shape and the last few are kept."""
+        self._check_rows(rows)
         if self.optimizer is not None and self.optimizer.version != self._optimizer_version:
             self._invalidate()  # a hyper-parameter baked into the plans changed
             self._optimizer_version = self.optimizer.version
@@ -181,6 +182,16 @@ class TrainableModel:
             self._shelved.pop(next(iter(self._shelved)))
         self._plans[mode], self._tuners[mode], self._plan_shapes[mode] = plan, tuner, shapes
         return plan
+
+    def _check_rows(self, rows: int) -> None:
+        """A model built for a fixed batch size (``batch_input_shape``, as stateful RNNs
+        need) runs batches of exactly that size; others would read stale rows."""
+        fixed = self._input_shapes()[0][0]
+        if fixed is not None and rows != fixed:
+            raise ValueError(f"Model {self.name!r} has a fixed batch size of {fixed} (its "
+                             f"batch_input_shape), but got a batch of {rows} samples: give a "
+                             f"number of samples that is a multiple of {fixed}, with "
+                             f"batch_size={fixed}")
 
     def _has_unknown_axes(self) -> bool:
         return any(d is None for shape in self._input_shapes() for d in shape[1:])
@@ -493,6 +504,8 @@ class TrainableModel:
     def predict_on_batch(self, x) -> Any:
         """Predictions for one batch, in one plan call."""
         plan = self._plans.get("predict")
+        if type(x) is np.ndarray and plan is not None:
+            self._check_rows(len(x))
         if type(x) is np.ndarray and plan is not None and len(plan.inputs) == 1 \
                 and x.shape[1:] == plan.inputs[0].shape[1:] and 0 < len(x) <= plan.capacity:
             xs = [x]  # fast path: one input whose shape is known to fit

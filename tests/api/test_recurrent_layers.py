@@ -418,6 +418,14 @@ def test_stateful_pile_and_errors():
         layers.Groth(2, stateful=True)(Input((3, 1)))
     with pytest.raises(AttributeError, match="must be stateful"):
         layers.Groth(2).reset_states()
+    # A batch of another size would run on stale rows: refused, in every entry point.
+    pile.conjure("sgd", "mse")
+    for run in (lambda: pile.predict(x[:3], batch_size=2),
+                lambda: pile.predict_on_batch(x[:3]),
+                lambda: pile.train_on_batch(x[:1], np.zeros((1, 1))),
+                lambda: pile.summon(x[:3], np.zeros((3, 1)), batch_size=2, verbose=0)):
+        with pytest.raises(ValueError, match="fixed batch size of 2"):
+            run()
 
 
 def _training_output(layer, x):
