@@ -61,7 +61,7 @@ def _input_names(attrs: dict) -> list[str]:
 
 
 def _grad_input_names(attrs: dict) -> list[str]:
-    return ["recurrent_kernel", "saved"] + ["mask"] * bool(attrs["masked"]) + [
+    return ["recurrent_kernel_t", "saved"] + ["mask"] * bool(attrs["masked"]) + [
         f"d_{name}" for name in attrs["seeds"]]
 
 
@@ -99,8 +99,11 @@ def _check_sequence(attrs: dict, named: dict, batch_steps: Shape, dtype: str) ->
     u = _check_attrs(attrs)
     if batch_steps[1] is None or batch_steps[1] < 1:
         raise ValueError(f"the sequence needs at least one timestep, got shape {batch_steps}")
-    _check_value("recurrent_kernel", named["recurrent_kernel"], (u, GATES[attrs["cell"]] * u),
-                 dtype)
+    gu = GATES[attrs["cell"]] * u
+    if "recurrent_kernel" in named:
+        _check_value("recurrent_kernel", named["recurrent_kernel"], (u, gu), dtype)
+    else:
+        _check_value("recurrent_kernel_t", named["recurrent_kernel_t"], (gu, u), dtype)
     if "mask" in named:
         _check_value("mask", named["mask"], batch_steps, dtype)
     return u
@@ -168,10 +171,10 @@ def rnn_reference(attrs: dict, xp, kernel, h0, c0=None, mask=None, rb=None) -> t
     return (y, h) + ((c,) if cell == "lstm" else ()) + (saved,)
 
 
-def rnn_grad_reference(attrs: dict, kernel, saved, mask=None, d_outputs=None, d_h_last=None,
+def rnn_grad_reference(attrs: dict, kernel_t, saved, mask=None, d_outputs=None, d_h_last=None,
                        d_c_last=None, d_saved=None) -> tuple:
     """(dxp, d recurrent_kernel, dh0, [dc0,] [d recurrent_bias]) by backpropagation
-    through the steps of ``rnn_reference``."""
+    through the steps of ``rnn_reference``, given the transposed recurrent kernel."""
     cell, u = attrs["cell"], int(attrs["units"])
     batch, steps, _ = saved.shape
     gu = GATES[cell] * u
@@ -185,7 +188,7 @@ def rnn_grad_reference(attrs: dict, kernel, saved, mask=None, d_outputs=None, d_
 
     zero = np.zeros((batch, u), dt)
     dxp = np.zeros((batch, steps, gu), dt)
-    dk = np.zeros(kernel.shape, dt)
+    dk = np.zeros(kernel_t.shape[::-1], dt)
     drb = np.zeros(3 * u, dt)
     dh = d_h_last if d_h_last is not None else zero
     dc = d_c_last if d_c_last is not None else zero
@@ -212,7 +215,7 @@ def rnn_grad_reference(attrs: dict, kernel, saved, mask=None, d_outputs=None, d_
                                                     (i, f, g, o), dpost))], axis=1)
             dc = (1 - m) * dc + dcn * f + cs[:, 5 * u:6 * u]
             drec, lhs = dpre, hp
-            dh = dh_prev + dpre @ kernel.T
+            dh = dh_prev + dpre @ kernel_t
         elif cell == "gru":
             zg, r, hc, extra = s[:, :u], s[:, u:2 * u], s[:, 2 * u:gu], s[:, gu + u:]
             dz = ract_grad(zg, dhn * (hp - hc) + cs[:, :u])
@@ -223,20 +226,20 @@ def rnn_grad_reference(attrs: dict, kernel, saved, mask=None, d_outputs=None, d_
                 drec = np.concatenate([dz, dr, dph * r + cs[:, gu + u:]], axis=1)
                 drb += drec.sum(axis=0)
                 dk += hp.T @ drec
-                dh = dh_prev + drec @ kernel.T
+                dh = dh_prev + drec @ kernel_t
             else:
-                drh = dph @ kernel[:, 2 * u:].T + cs[:, gu + u:]
+                drh = dph @ kernel_t[2 * u:] + cs[:, gu + u:]
                 dr = ract_grad(r, drh * hp + cs[:, u:2 * u])
                 dzr = np.concatenate([dz, dr], axis=1)
                 dk[:, :2 * u] += hp.T @ dzr
                 dk[:, 2 * u:] += extra.T @ dph
-                dh = dh_prev + drh * r + dzr @ kernel[:, :2 * u].T
+                dh = dh_prev + drh * r + dzr @ kernel_t[:2 * u]
             dpre = np.concatenate([dz, dr, dph], axis=1)
             drec = None
         else:
             dpre = act_grad(s[:, :u], dhn + cs[:, :u])
             drec, lhs = dpre, hp
-            dh = dh_prev + dpre @ kernel.T
+            dh = dh_prev + dpre @ kernel_t
         if drec is not None:
             dk += lhs.T @ drec
         dxp[:, t] = dpre
@@ -324,7 +327,9 @@ def _vjp(b: Builder, node: Node, cts: list) -> list:
     seeds = [(name, ct) for name, ct in zip(outputs, cts) if ct is not None]
     if not seeds:
         return [None] * len(names)
-    ins = [named["recurrent_kernel"], node.outputs[-1]] + (
+    # The backward multiplies by U^T at every step: it takes U^T, transposed once.
+    kernel_t = b.emit("transpose", named["recurrent_kernel"], perm=(1, 0))
+    ins = [kernel_t, node.outputs[-1]] + (
         [named["mask"]] if attrs["masked"] else []) + [ct for _, ct in seeds]
     grads = list(b.emit("rnn_sequence_grad", *ins, **attrs,
                         seeds=tuple(name for name, _ in seeds)))
@@ -389,7 +394,7 @@ def _grad_shape(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
 @rnn_sequence_grad.reference
 def _grad_reference(attrs: dict, *arrays: np.ndarray) -> tuple:
     named = _unpack(_grad_input_names(attrs), arrays)
-    return rnn_grad_reference(attrs, named["recurrent_kernel"], named["saved"],
+    return rnn_grad_reference(attrs, named["recurrent_kernel_t"], named["saved"],
                               named.get("mask"), named.get("d_outputs"), named.get("d_h_last"),
                               named.get("d_c_last"), named.get("d_saved"))
 
@@ -398,7 +403,7 @@ def _grad_reference(attrs: dict, *arrays: np.ndarray) -> tuple:
 def _grad_lower(lowerer, node: Node) -> None:
     attrs = node.attrs
     named = _unpack(_grad_input_names(attrs), node.inputs)
-    saved, kernel = named["saved"], named["recurrent_kernel"]
+    saved, kernel_t = named["saved"], named["recurrent_kernel_t"]
     outs = list(node.outputs)
     dxp, dkernel, dh0 = outs[:3]
     dc0 = outs[3] if _lstm(attrs) else None
@@ -406,7 +411,7 @@ def _grad_lower(lowerer, node: Node) -> None:
     table, scratch = _table_and_scratch(lowerer, attrs, saved, backward=True)
     batch = dims(saved.shape[:1])
     flops, per_row = _flops(attrs, saved)
-    fields: list[Field] = [Buf(table), batch, Buf(kernel), _ptr(named.get("mask")),
+    fields: list[Field] = [Buf(table), batch, Buf(kernel_t), _ptr(named.get("mask")),
                            Buf(saved)]
     fields += [_ptr(named.get(f"d_{name}")) for name in SEEDS]
     fields += [Buf(dxp), Buf(dh0), _ptr(dc0), Buf(scratch)]

@@ -58,10 +58,11 @@ cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
                       floating* h_last, floating* c_last, floating* saved, floating* scratch,
                       int n_threads) noexcept nogil
 
-# Backward through time, given the cotangents of the forward outputs (any may be NULL: zero):
+# Backward through time, given ut = U^T (G*u, u) and the cotangents of the forward outputs
+# (any may be NULL: zero):
 # d_y (B, T, u), d_h / d_c (B, u) of h_last / c_last, d_saved (B, T, W). Writes dxp
 # (B, T, G*u), dh0, dc0 (lstm), and leaves in scratch what rnn_backward_weights reads.
-cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* u,
+cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
                        const floating* mask, const floating* saved, const floating* d_y,
                        const floating* d_h, const floating* d_c, const floating* d_saved,
                        floating* dxp, floating* dh0, floating* dc0, floating* scratch,

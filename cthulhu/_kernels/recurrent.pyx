@@ -23,6 +23,119 @@ from cthulhu._kernels._checks import check_array
 cnp.import_array()
 
 
+# The per-step products are small (a part's rows x u x G*u): BLAS would pack U again at every
+# step. With AVX2 and FMA (checked at run time) float32 uses a kernel that reads U (or U^T)
+# in place: tiles of 4 rows x 16 columns of C in registers, one FMA per row and 8 columns per
+# step of k. Every element is the same sequential sum over k whatever the tiling, so the
+# results do not depend on how the batch is cut. float64 and other CPUs use BLAS.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile4(Py_ssize_t k, const float* a, Py_ssize_t lda, const float* b,
+                          Py_ssize_t ldb, float* c, Py_ssize_t ldc, int acc) {
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
+        __m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
+            const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
+            __m256 x = _mm256_broadcast_ss(a + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + lda + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a + 2 * lda + p);
+            c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(a + 3 * lda + p);
+            c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        }
+        if (acc) {
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + ldc + 8));
+            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
+            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
+            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
+            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
+        }
+        _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01);
+        _mm256_storeu_ps(c + ldc, c10); _mm256_storeu_ps(c + ldc + 8, c11);
+        _mm256_storeu_ps(c + 2 * ldc, c20); _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+        _mm256_storeu_ps(c + 3 * ldc, c30); _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile1(Py_ssize_t k, const float* a, const float* b, Py_ssize_t ldb,
+                          float* c, int acc) {
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 x = _mm256_broadcast_ss(a + p);
+            c0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * ldb), c0);
+            c1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * ldb + 8), c1);
+        }
+        if (acc) {
+            c0 = _mm256_add_ps(c0, _mm256_loadu_ps(c));
+            c1 = _mm256_add_ps(c1, _mm256_loadu_ps(c + 8));
+        }
+        _mm256_storeu_ps(c, c0); _mm256_storeu_ps(c + 8, c1);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                             Py_ssize_t ldc, int acc) {
+        /* c = (acc ? c : 0) + a @ b, all row-major. Column blocks outside, so a 16-column
+           panel of b stays in L1 while the row tiles pass over it. */
+        const Py_ssize_t n16 = n - n % 16;
+        for (Py_ssize_t j = 0; j < n16; j += 16) {
+            Py_ssize_t i = 0;
+            for (; i + 4 <= m; i += 4)
+                rnn_tile4(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, acc);
+            for (; i < m; i++)
+                rnn_tile1(k, a + i * lda, b + j, ldb, c + i * ldc + j, acc);
+        }
+        for (Py_ssize_t i = 0; i < m; i++)
+            for (Py_ssize_t j = n16; j < n; j++) {
+                float s = 0.0f;
+                for (Py_ssize_t p = 0; p < k; p++)
+                    s = __builtin_fmaf(a[i * lda + p], b[p * ldb + j], s);
+                c[i * ldc + j] = acc ? c[i * ldc + j] + s : s;
+            }
+    }
+
+    static int rnn_fast_kernel_available(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    #else
+    static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                             Py_ssize_t ldc, int acc) {}
+    static int rnn_fast_kernel_available(void) { return 0; }
+    #endif
+    """
+    void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                      Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                      Py_ssize_t ldc, int acc) noexcept nogil
+    int rnn_fast_kernel_available() noexcept nogil
+
+cdef bint _FAST = rnn_fast_kernel_available()
+
+
+cdef inline void _gemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
+                          Py_ssize_t lda, const floating* b, Py_ssize_t ldb, bint acc,
+                          floating* c, Py_ssize_t ldc) noexcept nogil:
+    """c = (acc ? c : 0) + a @ b (row-major, no transposes)."""
+    if floating is float:
+        if _FAST:
+            rnn_sgemm_nn(m, n, k, a, lda, b, ldb, c, ldc, acc)
+            return
+    gemm(False, False, m, n, k, <floating>1.0, a, lda, b, ldb, <floating>(1.0 if acc else 0.0),
+         c, ldc)
+
+
 cdef void rnn_config(const int64_t* t, RnnConfig* c) noexcept nogil:
     c.cell = <int>t[0]
     c.units = t[1]
@@ -193,15 +306,15 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
         t = steps - 1 - k if c.go_backwards else k
         tn = t - 1 if c.go_backwards else t + 1
         last = k == steps - 1
-        gemm(False, False, rows, 2 * n if split else gu, n, <floating>1.0, saved + t * w + gu,
-             lds, u, gu, <floating>0.0, rec, gu)
+        _gemm_nn(rows, 2 * n if split else gu, n, saved + t * w + gu, lds, u, gu, False, rec,
+                 gu)
         if c.cell == RNN_GRU:
             for r in range(rows):
                 _gru_gates_row(c, xp + r * ldx + t * gu, rec + r * gu, rb,
                                saved + r * lds + t * w)
             if split:   # (r * h_prev) @ U_h, then h~
-                gemm(False, False, rows, n, n, <floating>1.0, saved + t * w + 4 * n, lds,
-                     u + 2 * n, gu, <floating>0.0, rec + 2 * n, gu)
+                _gemm_nn(rows, n, n, saved + t * w + 4 * n, lds, u + 2 * n, gu, False,
+                         rec + 2 * n, gu)
                 for r in range(rows):
                     s = saved + r * lds + t * w
                     _add(n, xp + r * ldx + t * gu + 2 * n, rec + r * gu + 2 * n, s + 2 * n)
@@ -252,24 +365,45 @@ cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
 # and the output cotangent cy (zero rows when absent), the row's dxp slots dx (time t), and
 # its running dh (dL/dh after the step on entry, dL/dh_prev on return, before the GEMM
 # adds dgates @ U^T), dc (lstm) and yc (the output gradient carried back through masked
-# steps that repeat the previous output).
-cdef inline floating _entry(floating mf, floating ykeep, floating* dh, floating* yc,
-                            const floating* cy, Py_ssize_t j) noexcept nogil:
-    """dL/dh_new of the step, carrying the output gradient back past a masked step."""
-    cdef floating gy = cy[j] + yc[j]
-    yc[j] = ykeep * gy
-    return mf * (dh[j] + gy)
+# steps that repeat the previous output). Each loop writes one array (and reads a few), so
+# that gcc vectorizes it without giving up on aliasing checks.
+cdef void _entry_row(Py_ssize_t n, floating mf, floating ykeep, const floating* cy,
+                     floating* yc, const floating* dh, floating* dhn) noexcept nogil:
+    """dhn = dL/dh_new of the step; carries the output gradient back past a masked step."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        dhn[j] = cy[j] + yc[j]
+    for j in range(n):
+        yc[j] = ykeep * dhn[j]
+    for j in range(n):
+        dhn[j] = mf * (dh[j] + dhn[j])
+
+
+cdef inline void _mul_add(Py_ssize_t n, const floating* a, const floating* b,
+                          const floating* c, floating* out) noexcept nogil:
+    """out = a * b + c (out distinct from the others)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        out[j] = a[j] * b[j] + c[j]
+
+
+cdef inline void _keep_add(Py_ssize_t n, floating keep, floating* x,
+                           const floating* c) noexcept nogil:
+    """x = keep * x + c, in place."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        x[j] = keep * x[j] + c[j]
 
 
 cdef void _simple_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
                           const floating* s, const floating* cs, const floating* cy,
-                          floating* dx, floating* dh, floating* yc) noexcept nogil:
+                          floating* dx, floating* dh, floating* yc,
+                          floating* tmp) noexcept nogil:
     cdef Py_ssize_t n = c.units, j
-    cdef floating dhn, keep = 1 - mf
+    _entry_row(n, mf, ykeep, cy, yc, dh, tmp)
     for j in range(n):
-        dhn = _entry(mf, ykeep, dh, yc, cy, j)
-        dx[j] = dhn + cs[j]
-        dh[j] = keep * dh[j] + cs[n + j]
+        dx[j] = tmp[j] + cs[j]
+    _keep_add(n, 1 - mf, dh, cs + n)
     act_bwd(c.act, 1, n, s, dx, dx, NULL, 1)
 
 
@@ -279,21 +413,20 @@ cdef void _lstm_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
                         floating* tmp) noexcept nogil:
     cdef Py_ssize_t n = c.units, j
     cdef const floating* o = s + 3 * n
-    cdef const floating* cp = s + 5 * n
     cdef const floating* tc = s + 6 * n
-    cdef floating dhn, dcn, keep = 1 - mf
+    cdef floating keep = 1 - mf
+    _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
+    _mul_add(n, tmp, tc, cs + 3 * n, dx + 3 * n)         # d o
+    _mul_add(n, tmp, o, cs + 6 * n, dx)                  # d act(c_new), in the i slot
+    act_bwd(c.act, 1, n, tc, dx, dx, NULL, 1)
+    for j in range(n):                                   # tmp = d c_new
+        tmp[j] = mf * dc[j] + dx[j]
+    _keep_add(n, keep, dh, cs + 4 * n)
     for j in range(n):
-        dhn = _entry(mf, ykeep, dh, yc, cy, j)
-        tmp[j] = dhn * o[j] + cs[6 * n + j]           # d act(c_new)
-        dx[3 * n + j] = dhn * tc[j] + cs[3 * n + j]    # d o
-        dh[j] = keep * dh[j] + cs[4 * n + j]
-    act_bwd(c.act, 1, n, tc, tmp, tmp, NULL, 1)
-    for j in range(n):
-        dcn = mf * dc[j] + tmp[j]                      # d c_new
-        dx[j] = dcn * s[2 * n + j] + cs[j]
-        dx[n + j] = dcn * cp[j] + cs[n + j]
-        dx[2 * n + j] = dcn * s[j] + cs[2 * n + j]
-        dc[j] = keep * dc[j] + dcn * s[n + j] + cs[5 * n + j]
+        dc[j] = keep * dc[j] + tmp[j] * s[n + j] + cs[5 * n + j]
+    _mul_add(n, tmp, s + 2 * n, cs, dx)                  # d i
+    _mul_add(n, tmp, s + 5 * n, cs + n, dx + n)          # d f
+    _mul_add(n, tmp, s, cs + 2 * n, dx + 2 * n)          # d c~
     act_bwd(c.ract, 1, 2 * n, s, dx, dx, NULL, 1)
     act_bwd(c.act, 1, n, s + 2 * n, dx + 2 * n, dx + 2 * n, NULL, 1)
     act_bwd(c.ract, 1, n, o, dx + 3 * n, dx + 3 * n, NULL, 1)
@@ -301,48 +434,44 @@ cdef void _lstm_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
 
 cdef void _gru_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
                        const floating* s, const floating* cs, const floating* cy,
-                       floating* dx, floating* dh, floating* yc,
+                       floating* dx, floating* dh, floating* yc, floating* tmp,
                        floating* drec_h) noexcept nogil:
     """dz, dh~ and (reset_after) dr and the recurrent gradient of h (drec_h); without
     reset_after dr needs (dpre_h @ U_h^T), see _gru_bwd_reset_row."""
     cdef Py_ssize_t n = c.units, j
     cdef const floating* hc = s + 2 * n
     cdef const floating* hp = s + 3 * n
-    cdef const floating* extra = s + 4 * n
-    cdef floating dhn, z, dph, keep = 1 - mf
+    _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
     for j in range(n):
-        dhn = _entry(mf, ykeep, dh, yc, cy, j)
-        z = s[j]
-        dx[j] = dhn * (hp[j] - hc[j]) + cs[j]
-        dx[2 * n + j] = dhn * (1 - z) + cs[2 * n + j]
-        dh[j] = keep * dh[j] + dhn * z + cs[3 * n + j]
+        dx[j] = tmp[j] * (hp[j] - hc[j]) + cs[j]
+    for j in range(n):
+        dx[2 * n + j] = tmp[j] * (1 - s[j]) + cs[2 * n + j]
+    for j in range(n):
+        dh[j] = (1 - mf) * dh[j] + tmp[j] * s[j] + cs[3 * n + j]
     act_bwd(c.act, 1, n, hc, dx + 2 * n, dx + 2 * n, NULL, 1)
     if not c.reset_after:
         act_bwd(c.ract, 1, n, s, dx, dx, NULL, 1)
         return
-    for j in range(n):
-        dph = dx[2 * n + j]
-        dx[n + j] = dph * extra[j] + cs[n + j]
-        drec_h[j] = dph * s[n + j] + cs[4 * n + j]
+    _mul_add(n, dx + 2 * n, s + 4 * n, cs + n, dx + n)   # d r
+    _mul_add(n, dx + 2 * n, s + n, cs + 4 * n, drec_h)
     act_bwd(c.ract, 1, 2 * n, s, dx, dx, NULL, 1)
 
 
 cdef void _gru_bwd_reset_row(const RnnConfig* c, const floating* s, const floating* cs,
-                             const floating* drh, floating* dx, floating* dh) noexcept nogil:
+                             floating* drh, floating* dx, floating* dh) noexcept nogil:
     """reset_after=False: dr and dh_prev's share through r * h_prev, given
-    drh = dpre_h @ U_h^T."""
+    drh = dpre_h @ U_h^T (completed in place with the extra slot's cotangent)."""
     cdef Py_ssize_t n = c.units, j
-    cdef const floating* hp = s + 3 * n
-    cdef floating d
     for j in range(n):
-        d = drh[j] + cs[4 * n + j]
-        dx[n + j] = d * hp[j] + cs[n + j]
-        dh[j] = dh[j] + d * s[n + j]
+        drh[j] = drh[j] + cs[4 * n + j]
+    _mul_add(n, drh, s + 3 * n, cs + n, dx + n)
+    for j in range(n):
+        dh[j] = dh[j] + drh[j] * s[n + j]
     act_bwd(c.ract, 1, n, s + n, dx + n, dx + n, NULL, 1)
 
 
 # ---------------------------------------------------------------- backward, one part
-cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* u,
+cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut,
                          const floating* mask, const floating* saved, const floating* d_y,
                          const floating* d_h, const floating* d_c, const floating* d_saved,
                          floating* dxp, floating* dh0, floating* dc0, floating* drec,
@@ -384,32 +513,29 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* u,
                 _lstm_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, dc + r * n,
                               yc + r * n, tmp + r * n)
             elif c.cell == RNN_GRU:
-                _gru_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n,
+                _gru_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n, tmp + r * n,
                              _at_w(drec, r * steps * n + t * n))
             else:
-                _simple_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n)
+                _simple_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n,
+                                tmp + r * n)
         if c.cell != RNN_GRU:   # dh_prev += dgates @ U^T
-            gemm(False, True, rows, n, gu, <floating>1.0, dxp + t * gu, ldx, u, gu,
-                 <floating>1.0, dh, n)
+            _gemm_nn(rows, n, gu, dxp + t * gu, ldx, ut, n, True, dh, n)
             continue
         if c.reset_after:
-            gemm(False, True, rows, n, n, <floating>1.0, drec + t * n, steps * n, u + 2 * n,
-                 gu, <floating>1.0, dh, n)
+            _gemm_nn(rows, n, n, drec + t * n, steps * n, ut + 2 * n * n, n, True, dh, n)
         else:
-            gemm(False, True, rows, n, n, <floating>1.0, dxp + t * gu + 2 * n, ldx,
-                 u + 2 * n, gu, <floating>0.0, tmp, n)
+            _gemm_nn(rows, n, n, dxp + t * gu + 2 * n, ldx, ut + 2 * n * n, n, False, tmp, n)
             for r in range(rows):
                 cs = d_saved + r * lds + t * w if d_saved != NULL else zeros
                 _gru_bwd_reset_row(c, saved + r * lds + t * w, cs, tmp + r * n,
                                    dxp + r * ldx + t * gu, dh + r * n)
-        gemm(False, True, rows, n, 2 * n, <floating>1.0, dxp + t * gu, ldx, u, gu,
-             <floating>1.0, dh, n)
+        _gemm_nn(rows, n, 2 * n, dxp + t * gu, ldx, ut, n, True, dh, n)
     memcpy(dh0, dh, rows * n * sizeof(floating))
     if dc0 != NULL:
         memcpy(dc0, dc, rows * n * sizeof(floating))
 
 
-cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* u,
+cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
                        const floating* mask, const floating* saved, const floating* d_y,
                        const floating* d_h, const floating* d_c, const floating* d_saved,
                        floating* dxp, floating* dh0, floating* dc0, floating* scratch,
@@ -428,7 +554,7 @@ cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* u,
         for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
             lo = batch * p // parts
             hi = batch * (p + 1) // parts
-            _backward_part(c, hi - lo, u, _at(mask, lo * steps), saved + lo * steps * w,
+            _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
                            _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
                            _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
                            _at_w(dc0, lo * n), _at_w(drec, lo * steps * n),
@@ -437,7 +563,7 @@ cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* u,
         for p in range(parts):
             lo = batch * p // parts
             hi = batch * (p + 1) // parts
-            _backward_part(c, hi - lo, u, _at(mask, lo * steps), saved + lo * steps * w,
+            _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
                            _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
                            _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
                            _at_w(dc0, lo * n), _at_w(drec, lo * steps * n),
@@ -542,8 +668,8 @@ def rnn_forward_np(table, xp, u, h0, c0=None, mask=None, rb=None, int n_threads=
 
 def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_saved=None,
                     bint recurrent_bias=False, int n_threads=1):
-    """Runs rnn_backward then rnn_backward_weights; returns (dxp, du, dh0, dc0 or None,
-    drb or None)."""
+    """Runs rnn_backward (given U^T) then rnn_backward_weights; returns (dxp, du, dh0,
+    dc0 or None, drb or None)."""
     cdef RnnConfig c = _read_table(table)
     check_array("saved", saved, ndim=3)
     cdef Py_ssize_t batch = saved.shape[0], n = c.units, steps = c.steps
@@ -566,7 +692,8 @@ def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_
     drb = np.full(3 * n, np.nan, dt) if recurrent_bias else None
     scratch = np.full(max(1, batch * rnn_backward_scratch_per_row(&c)), np.nan, dt)
     cdef void* p[13]
-    for i, a in enumerate((u, mask, saved, d_y, d_h, d_c, d_saved, dxp, dh0, dc0, scratch,
+    ut = np.ascontiguousarray(u.T)
+    for i, a in enumerate((ut, mask, saved, d_y, d_h, d_c, d_saved, dxp, dh0, dc0, scratch,
                            du, drb)):
         p[i] = _ptr(a)
     if dt == np.float32:

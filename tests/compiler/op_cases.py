@@ -398,7 +398,7 @@ def recurrent_cases() -> list:
             seeds = ("outputs", "h_last") + (("c_last",) if cell == "lstm" else ()) + (
                 "saved",)
             width = SAVED_UNITS[cell] * u
-            ins = [normal(u, g * u),
+            ins = [normal(g * u, u),
                    lambda rng, dtype, w=width: rng.uniform(0.05, 0.95, (batch, steps, w)
                                                            ).astype(dtype)]
             ins += [step_mask(batch, steps)] * masked + [normal(batch, steps, u),

@@ -81,7 +81,7 @@ def test_kernels_match_the_references(cell, reset_after, go_backwards, zero_outp
     _close((y, h) + ((c,) if cell == "lstm" else ()) + (saved,), want, dtype, "forward")
     for with_saved in (False, True):
         cts = _cotangents(rng, attrs, batch, steps, dtype, with_saved)
-        want = rnn_grad_reference(attrs, kernel, saved, mask, *cts)
+        want = rnn_grad_reference(attrs, kernel.T, saved, mask, *cts)
         dxp, dk, dh0, dc0, drb = rnn_backward_np(table, kernel, saved, mask, *cts,
                                                  recurrent_bias=rb is not None)
         got = [dxp, dk, dh0] + [a for a in (dc0, drb) if a is not None]
@@ -102,7 +102,7 @@ def test_absent_mask_cotangents_and_states(cell, reset_after):
     _close((y, h) + ((c,) if cell == "lstm" else ()) + (saved,), want, np.float64, "forward")
     np.testing.assert_array_equal(y[:, -1], h)
     d_h = rng.normal(size=(batch, 5))
-    want = rnn_grad_reference(attrs, kernel, saved, d_h_last=d_h)
+    want = rnn_grad_reference(attrs, kernel.T, saved, d_h_last=d_h)
     dxp, dk, dh0, dc0, drb = rnn_backward_np(table, kernel, saved, d_h=d_h,
                                              recurrent_bias=rb is not None)
     _close([dxp, dk, dh0] + [a for a in (dc0, drb) if a is not None], want, np.float64,
@@ -193,7 +193,7 @@ def test_fused_rnn_in_a_compiled_function(float64, cell, reset_after, go_backwar
     np.testing.assert_allclose(got_y, ref[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got_h, ref[1], rtol=1e-12, atol=1e-12)
     d_c = np.zeros_like(data[1]) if cell == "lstm" else None
-    dxp, dk, dh0, *rest = rnn_grad_reference(attrs, k, ref[-1], data[2],
+    dxp, dk, dh0, *rest = rnn_grad_reference(attrs, k.T, ref[-1], data[2],
                                              np.broadcast_to(weights, ref[0].shape),
                                              2 * ref[1], d_c)
     if cell == "lstm":
