@@ -335,29 +335,35 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
             _output_row(c, keep, k, h_dst, y + r * ldy + k * n)
 
 
+cdef void _forward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t batch,
+                       const floating* xp, const floating* u, const floating* h0,
+                       const floating* c0, const floating* mask, const floating* rb,
+                       floating* y, floating* h_last, floating* c_last, floating* saved,
+                       floating* scratch) noexcept nogil:
+    """Part p of `parts` of the batch."""
+    cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
+    cdef Py_ssize_t lo = batch * p // parts, hi = batch * (p + 1) // parts
+    _forward_part(c, hi - lo, xp + lo * steps * gu, u, h0 + lo * n, _at(c0, lo * n),
+                  _at(mask, lo * steps), rb, y + lo * steps * n, h_last + lo * n,
+                  _at_w(c_last, lo * n), saved + lo * steps * w, scratch + lo * gu)
+
+
 cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
                       const floating* u, const floating* h0, const floating* c0,
                       const floating* mask, const floating* rb, floating* y,
                       floating* h_last, floating* c_last, floating* saved, floating* scratch,
                       int n_threads) noexcept nogil:
-    cdef Py_ssize_t parts = _parts(batch), p, lo, hi
-    cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
-    if batch <= 0 or steps <= 0:
+    cdef Py_ssize_t parts = _parts(batch), p
+    if batch <= 0 or c.steps <= 0:
         return
     if n_threads > 1 and parts > 1:
         for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
-            lo = batch * p // parts
-            hi = batch * (p + 1) // parts
-            _forward_part(c, hi - lo, xp + lo * steps * gu, u, h0 + lo * n, _at(c0, lo * n),
-                          _at(mask, lo * steps), rb, y + lo * steps * n, h_last + lo * n,
-                          _at_w(c_last, lo * n), saved + lo * steps * w, scratch + lo * gu)
+            _forward_nth(c, p, parts, batch, xp, u, h0, c0, mask, rb, y, h_last, c_last,
+                         saved, scratch)
     else:
         for p in range(parts):
-            lo = batch * p // parts
-            hi = batch * (p + 1) // parts
-            _forward_part(c, hi - lo, xp + lo * steps * gu, u, h0 + lo * n, _at(c0, lo * n),
-                          _at(mask, lo * steps), rb, y + lo * steps * n, h_last + lo * n,
-                          _at_w(c_last, lo * n), saved + lo * steps * w, scratch + lo * gu)
+            _forward_nth(c, p, parts, batch, xp, u, h0, c0, mask, rb, y, h_last, c_last,
+                         saved, scratch)
 
 
 # ---------------------------------------------------------------- backward, one row
@@ -535,39 +541,41 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
         memcpy(dc0, dc, rows * n * sizeof(floating))
 
 
+cdef void _backward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t batch,
+                        const floating* ut, const floating* mask, const floating* saved,
+                        const floating* d_y, const floating* d_h, const floating* d_c,
+                        const floating* d_saved, floating* dxp, floating* dh0, floating* dc0,
+                        floating* drec, floating* areas) noexcept nogil:
+    """Part p of `parts` of the batch."""
+    cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
+    cdef Py_ssize_t lo = batch * p // parts, hi = batch * (p + 1) // parts
+    _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
+                   _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
+                   _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
+                   _at_w(dc0, lo * n), _at_w(drec, lo * steps * n), areas + lo * (4 * n + w))
+
+
 cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
                        const floating* mask, const floating* saved, const floating* d_y,
                        const floating* d_h, const floating* d_c, const floating* d_saved,
                        floating* dxp, floating* dh0, floating* dc0, floating* scratch,
                        int n_threads) noexcept nogil:
-    cdef Py_ssize_t parts = _parts(batch), p, lo, hi
-    cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
-    cdef Py_ssize_t area_row = 4 * n + w
+    cdef Py_ssize_t parts = _parts(batch), p
     cdef floating* drec = NULL
     cdef floating* areas = scratch
-    if batch <= 0 or steps <= 0:
+    if batch <= 0 or c.steps <= 0:
         return
     if c.cell == RNN_GRU and c.reset_after:
         drec = scratch
-        areas = scratch + batch * steps * n
+        areas = scratch + batch * c.steps * c.units
     if n_threads > 1 and parts > 1:
         for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
-            lo = batch * p // parts
-            hi = batch * (p + 1) // parts
-            _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
-                           _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
-                           _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
-                           _at_w(dc0, lo * n), _at_w(drec, lo * steps * n),
-                           areas + lo * area_row)
+            _backward_nth(c, p, parts, batch, ut, mask, saved, d_y, d_h, d_c, d_saved, dxp,
+                          dh0, dc0, drec, areas)
     else:
         for p in range(parts):
-            lo = batch * p // parts
-            hi = batch * (p + 1) // parts
-            _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
-                           _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
-                           _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
-                           _at_w(dc0, lo * n), _at_w(drec, lo * steps * n),
-                           areas + lo * area_row)
+            _backward_nth(c, p, parts, batch, ut, mask, saved, d_y, d_h, d_c, d_saved, dxp,
+                          dh0, dc0, drec, areas)
 
 
 cdef void rnn_backward_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
@@ -622,6 +630,27 @@ def scratch_per_row_np(table):
     return int(rnn_forward_scratch_per_row(&c)), int(rnn_backward_scratch_per_row(&c))
 
 
+cdef void _forward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch, void** p,
+                            int n_threads) noexcept nogil:
+    """rnn_forward over p = (xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch);
+    tag only selects the precision."""
+    rnn_forward(c, batch, <floating*>p[0], <floating*>p[1], <floating*>p[2], <floating*>p[3],
+                <floating*>p[4], <floating*>p[5], <floating*>p[6], <floating*>p[7],
+                <floating*>p[8], <floating*>p[9], <floating*>p[10], n_threads)
+
+
+cdef void _backward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch, void** p,
+                             int n_threads) noexcept nogil:
+    """rnn_backward then rnn_backward_weights over p = (ut, mask, saved, d_y, d_h, d_c,
+    d_saved, dxp, dh0, dc0, scratch, du, drb)."""
+    rnn_backward(c, batch, <floating*>p[0], <floating*>p[1], <floating*>p[2],
+                 <floating*>p[3], <floating*>p[4], <floating*>p[5], <floating*>p[6],
+                 <floating*>p[7], <floating*>p[8], <floating*>p[9], <floating*>p[10],
+                 n_threads)
+    rnn_backward_weights(c, batch, <floating*>p[2], <floating*>p[7], <floating*>p[10],
+                         <floating*>p[11], <floating*>p[12], n_threads)
+
+
 def _check(name, arr, dtype, shape):
     if arr is None:
         return
@@ -652,17 +681,12 @@ def rnn_forward_np(table, xp, u, h0, c0=None, mask=None, rb=None, int n_threads=
     cdef void* p[11]
     for i, a in enumerate((xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch)):
         p[i] = _ptr(a)
-    if dt == np.float32:
-        with nogil:
-            rnn_forward(&c, batch, <float*>p[0], <float*>p[1], <float*>p[2], <float*>p[3],
-                        <float*>p[4], <float*>p[5], <float*>p[6], <float*>p[7], <float*>p[8],
-                        <float*>p[9], <float*>p[10], n_threads)
-    else:
-        with nogil:
-            rnn_forward(&c, batch, <double*>p[0], <double*>p[1], <double*>p[2],
-                        <double*>p[3], <double*>p[4], <double*>p[5], <double*>p[6],
-                        <double*>p[7], <double*>p[8], <double*>p[9], <double*>p[10],
-                        n_threads)
+    cdef bint single = dt == np.float32
+    with nogil:
+        if single:
+            _forward_pointers(<float*>NULL, &c, batch, p, n_threads)
+        else:
+            _forward_pointers(<double*>NULL, &c, batch, p, n_threads)
     return y, h_last, c_last, saved
 
 
@@ -696,19 +720,10 @@ def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_
     for i, a in enumerate((ut, mask, saved, d_y, d_h, d_c, d_saved, dxp, dh0, dc0, scratch,
                            du, drb)):
         p[i] = _ptr(a)
-    if dt == np.float32:
-        with nogil:
-            rnn_backward(&c, batch, <float*>p[0], <float*>p[1], <float*>p[2], <float*>p[3],
-                         <float*>p[4], <float*>p[5], <float*>p[6], <float*>p[7],
-                         <float*>p[8], <float*>p[9], <float*>p[10], n_threads)
-            rnn_backward_weights(&c, batch, <float*>p[2], <float*>p[7], <float*>p[10],
-                                 <float*>p[11], <float*>p[12], n_threads)
-    else:
-        with nogil:
-            rnn_backward(&c, batch, <double*>p[0], <double*>p[1], <double*>p[2],
-                         <double*>p[3], <double*>p[4], <double*>p[5], <double*>p[6],
-                         <double*>p[7], <double*>p[8], <double*>p[9], <double*>p[10],
-                         n_threads)
-            rnn_backward_weights(&c, batch, <double*>p[2], <double*>p[7], <double*>p[10],
-                                 <double*>p[11], <double*>p[12], n_threads)
+    cdef bint single = dt == np.float32
+    with nogil:
+        if single:
+            _backward_pointers(<float*>NULL, &c, batch, p, n_threads)
+        else:
+            _backward_pointers(<double*>NULL, &c, batch, p, n_threads)
     return dxp, du, dh0, dc0, drb
