@@ -15,6 +15,7 @@ from libc.string cimport memcpy, memset
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, col_sum
 from cthulhu._kernels.blas cimport gemm, gemm_threaded
+from cthulhu._kernels.codes cimport ACT_SIGMOID, ACT_TANH
 
 import numpy as np
 
@@ -105,6 +106,25 @@ cdef extern from *:
             }
     }
 
+    /* tanh and sigmoid over a span with 8-wide vectors: the same formulas as
+       activations.pyx (cth_tanhf / cth_expf of activations.pxd), which the baseline build
+       runs 4 floats (or 1) at a time. */
+    __attribute__((target("avx2,fma")))
+    static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {
+        for (Py_ssize_t j = 0; j < n; j++)
+            y[j] = cth_tanhf(x[j]);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            const float v = x[j];
+            const float e = cth_expf(v < 0.0f ? v : -v);
+            const float a = 1.0f / (1.0f + e);
+            y[j] = v >= 0.0f ? a : e * a;
+        }
+    }
+
     static int rnn_fast_kernel_available(void) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -113,15 +133,31 @@ cdef extern from *:
     static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
                              Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
                              Py_ssize_t ldc, int acc) {}
+    static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {}
+    static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {}
     static int rnn_fast_kernel_available(void) { return 0; }
     #endif
     """
     void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
                       Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
                       Py_ssize_t ldc, int acc) noexcept nogil
+    void rnn_tanhf(Py_ssize_t n, const float* x, float* y) noexcept nogil
+    void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) noexcept nogil
     int rnn_fast_kernel_available() noexcept nogil
 
 cdef bint _FAST = rnn_fast_kernel_available()
+
+
+cdef inline void _act(int act, Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    """y = act(x) over a span (x and y distinct)."""
+    if floating is float:
+        if _FAST and act == ACT_TANH:
+            rnn_tanhf(n, x, y)
+            return
+        if _FAST and act == ACT_SIGMOID:
+            rnn_sigmoidf(n, x, y)
+            return
+    act_fwd(act, 1, n, x, y, 1)
 
 
 cdef inline void _gemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
@@ -159,13 +195,18 @@ cdef Py_ssize_t rnn_forward_scratch_per_row(const RnnConfig* c) noexcept nogil:
 
 cdef Py_ssize_t rnn_backward_scratch_per_row(const RnnConfig* c) noexcept nogil:
     # [dRec_h (B, T, u): GRU reset_after's recurrent gradient r * dpre_h, read again by
-    # rnn_backward_weights] then each part's area, at its first row times this width: a zero
-    # row (W: the cotangents that are absent), dh, dc, the carried output gradient and a
-    # temporary (u per row each). rnn_backward_weights reuses the start of the areas (3u).
-    cdef Py_ssize_t n = 4 * c.units + c.width
+    # rnn_backward_weights] then each part's area, at its first row times _area_row: a zero
+    # row (W: the cotangents that are absent), then per row dh, dc, the carried output
+    # gradient, a temporary (u each) and the gates' gradients before their activations
+    # (G*u <= 4u). rnn_backward_weights reuses the start of the areas (3u).
+    cdef Py_ssize_t n = _area_row(c)
     if c.cell == RNN_GRU and c.reset_after:
         n += c.steps * c.units
     return n
+
+
+cdef inline Py_ssize_t _area_row(const RnnConfig* c) noexcept nogil:
+    return 8 * c.units + c.width
 
 
 cdef inline Py_ssize_t _parts(Py_ssize_t batch) noexcept nogil:
@@ -189,37 +230,37 @@ cdef inline bint _masked(const floating* mask, Py_ssize_t i) noexcept nogil:
 
 
 # ---------------------------------------------------------------- forward, one row
-cdef inline void _add(Py_ssize_t n, const floating* a, const floating* b,
-                      floating* out) noexcept nogil:
+# Pre-activations are summed in place in the row's GEMM output rc (scratch), then activated
+# out of place into the saved row: activations.pyx vectorizes a span only when its input and
+# output do not overlap.
+cdef inline void _add_to(Py_ssize_t n, const floating* x, floating* acc) noexcept nogil:
+    """acc += x."""
     cdef Py_ssize_t j
     for j in range(n):
-        out[j] = a[j] + b[j]
+        acc[j] = acc[j] + x[j]
 
 
-cdef void _simple_row(const RnnConfig* c, bint keep, const floating* x, const floating* rc,
+cdef void _simple_row(const RnnConfig* c, bint keep, const floating* x, floating* rc,
                       floating* s, floating* h_dst) noexcept nogil:
     cdef Py_ssize_t n = c.units
-    _add(n, x, rc, s)
-    act_fwd(c.act, 1, n, s, s, 1)
+    _add_to(n, x, rc)
+    _act(c.act, n, rc, s)
     memcpy(h_dst, s + n if keep else s, n * sizeof(floating))
 
 
-cdef void _lstm_row(const RnnConfig* c, bint keep, const floating* x, const floating* rc,
+cdef void _lstm_row(const RnnConfig* c, bint keep, const floating* x, floating* rc,
                     floating* s, floating* h_dst, floating* c_dst) noexcept nogil:
     cdef Py_ssize_t n = c.units, j
-    cdef floating* o = s + 3 * n
+    cdef const floating* o = s + 3 * n
     cdef const floating* cp = s + 5 * n
     cdef floating* tc = s + 6 * n
-    cdef floating v
-    _add(4 * n, x, rc, s)
-    act_fwd(c.ract, 1, 2 * n, s, s, 1)
-    act_fwd(c.act, 1, n, s + 2 * n, s + 2 * n, 1)
-    act_fwd(c.ract, 1, n, o, o, 1)
+    _add_to(4 * n, x, rc)
+    _act(c.ract, 2 * n, rc, s)
+    _act(c.act, n, rc + 2 * n, s + 2 * n)
+    _act(c.ract, n, rc + 3 * n, s + 3 * n)
     for j in range(n):
-        v = s[n + j] * cp[j] + s[j] * s[2 * n + j]
-        c_dst[j] = v
-        tc[j] = v
-    act_fwd(c.act, 1, n, tc, tc, 1)
+        c_dst[j] = s[n + j] * cp[j] + s[j] * s[2 * n + j]
+    _act(c.act, n, c_dst, tc)
     if keep:
         memcpy(h_dst, s + 4 * n, n * sizeof(floating))
         memcpy(c_dst, cp, n * sizeof(floating))
@@ -228,31 +269,31 @@ cdef void _lstm_row(const RnnConfig* c, bint keep, const floating* x, const floa
             h_dst[j] = o[j] * tc[j]
 
 
-cdef void _gru_gates_row(const RnnConfig* c, const floating* x, const floating* rc,
+cdef void _gru_gates_row(const RnnConfig* c, const floating* x, floating* rc,
                          const floating* rb, floating* s) noexcept nogil:
     """z, r (post-activation) and the extra slot; reset_after also computes h~."""
     cdef Py_ssize_t n = c.units, j
     cdef const floating* r = s + n
     cdef const floating* hp = s + 3 * n
-    cdef floating* hc = s + 2 * n
     cdef floating* extra = s + 4 * n
     if rb != NULL:
         for j in range(2 * n):
-            s[j] = x[j] + (rc[j] + rb[j])
+            rc[j] = x[j] + (rc[j] + rb[j])
     else:
-        _add(2 * n, x, rc, s)
-    act_fwd(c.ract, 1, 2 * n, s, s, 1)
+        _add_to(2 * n, x, rc)
+    _act(c.ract, 2 * n, rc, s)
     if not c.reset_after:
         for j in range(n):
             extra[j] = r[j] * hp[j]
         return
     if rb != NULL:
-        _add(n, rc + 2 * n, rb + 2 * n, extra)
+        for j in range(n):
+            extra[j] = rc[2 * n + j] + rb[2 * n + j]
     else:
         memcpy(extra, rc + 2 * n, n * sizeof(floating))
     for j in range(n):
-        hc[j] = x[2 * n + j] + r[j] * extra[j]
-    act_fwd(c.act, 1, n, hc, hc, 1)
+        rc[2 * n + j] = x[2 * n + j] + r[j] * extra[j]
+    _act(c.act, n, rc + 2 * n, s + 2 * n)
 
 
 cdef void _gru_update_row(const RnnConfig* c, bint keep, const floating* s,
@@ -297,7 +338,7 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
     cdef floating* h_dst
     cdef floating* c_dst = NULL
     cdef const floating* x
-    cdef const floating* rc
+    cdef floating* rc
     for r in range(rows):
         memcpy(saved + r * lds + t0 * w + gu, h0 + r * n, n * sizeof(floating))
         if c.cell == RNN_LSTM:
@@ -316,9 +357,8 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
                 _gemm_nn(rows, n, n, saved + t * w + 4 * n, lds, u + 2 * n, gu, False,
                          rec + 2 * n, gu)
                 for r in range(rows):
-                    s = saved + r * lds + t * w
-                    _add(n, xp + r * ldx + t * gu + 2 * n, rec + r * gu + 2 * n, s + 2 * n)
-                    act_fwd(c.act, 1, n, s + 2 * n, s + 2 * n, 1)
+                    _add_to(n, xp + r * ldx + t * gu + 2 * n, rec + r * gu + 2 * n)
+                    _act(c.act, n, rec + r * gu + 2 * n, saved + r * lds + t * w + 2 * n)
         for r in range(rows):
             s = saved + r * lds + t * w
             x = xp + r * ldx + t * gu
@@ -371,8 +411,9 @@ cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
 # and the output cotangent cy (zero rows when absent), the row's dxp slots dx (time t), and
 # its running dh (dL/dh after the step on entry, dL/dh_prev on return, before the GEMM
 # adds dgates @ U^T), dc (lstm) and yc (the output gradient carried back through masked
-# steps that repeat the previous output). Each loop writes one array (and reads a few), so
-# that gcc vectorizes it without giving up on aliasing checks.
+# steps that repeat the previous output); tmp (u) and post (G*u) are the row's scratch,
+# post the gradients of the post-activation gates, turned into dx out of place (as in the
+# forward). Each loop writes one array, so that gcc vectorizes it.
 cdef void _entry_row(Py_ssize_t n, floating mf, floating ykeep, const floating* cy,
                      floating* yc, const floating* dh, floating* dhn) noexcept nogil:
     """dhn = dL/dh_new of the step; carries the output gradient back past a masked step."""
@@ -403,45 +444,44 @@ cdef inline void _keep_add(Py_ssize_t n, floating keep, floating* x,
 
 cdef void _simple_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
                           const floating* s, const floating* cs, const floating* cy,
-                          floating* dx, floating* dh, floating* yc,
-                          floating* tmp) noexcept nogil:
+                          floating* dx, floating* dh, floating* yc, floating* tmp,
+                          floating* post) noexcept nogil:
     cdef Py_ssize_t n = c.units, j
     _entry_row(n, mf, ykeep, cy, yc, dh, tmp)
     for j in range(n):
-        dx[j] = tmp[j] + cs[j]
+        post[j] = tmp[j] + cs[j]
     _keep_add(n, 1 - mf, dh, cs + n)
-    act_bwd(c.act, 1, n, s, dx, dx, NULL, 1)
+    act_bwd(c.act, 1, n, s, post, dx, NULL, 1)
 
 
 cdef void _lstm_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
                         const floating* s, const floating* cs, const floating* cy,
                         floating* dx, floating* dh, floating* dc, floating* yc,
-                        floating* tmp) noexcept nogil:
+                        floating* tmp, floating* post) noexcept nogil:
     cdef Py_ssize_t n = c.units, j
-    cdef const floating* o = s + 3 * n
     cdef const floating* tc = s + 6 * n
     cdef floating keep = 1 - mf
     _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
-    _mul_add(n, tmp, tc, cs + 3 * n, dx + 3 * n)         # d o
-    _mul_add(n, tmp, o, cs + 6 * n, dx)                  # d act(c_new), in the i slot
-    act_bwd(c.act, 1, n, tc, dx, dx, NULL, 1)
+    _mul_add(n, tmp, tc, cs + 3 * n, post + 3 * n)       # d o
+    _mul_add(n, tmp, s + 3 * n, cs + 6 * n, post)        # d act(c_new), for now
+    act_bwd(c.act, 1, n, tc, post, dx, NULL, 1)          # (in dx's i slot, for now)
     for j in range(n):                                   # tmp = d c_new
         tmp[j] = mf * dc[j] + dx[j]
     _keep_add(n, keep, dh, cs + 4 * n)
     for j in range(n):
         dc[j] = keep * dc[j] + tmp[j] * s[n + j] + cs[5 * n + j]
-    _mul_add(n, tmp, s + 2 * n, cs, dx)                  # d i
-    _mul_add(n, tmp, s + 5 * n, cs + n, dx + n)          # d f
-    _mul_add(n, tmp, s, cs + 2 * n, dx + 2 * n)          # d c~
-    act_bwd(c.ract, 1, 2 * n, s, dx, dx, NULL, 1)
-    act_bwd(c.act, 1, n, s + 2 * n, dx + 2 * n, dx + 2 * n, NULL, 1)
-    act_bwd(c.ract, 1, n, o, dx + 3 * n, dx + 3 * n, NULL, 1)
+    _mul_add(n, tmp, s + 2 * n, cs, post)                # d i
+    _mul_add(n, tmp, s + 5 * n, cs + n, post + n)        # d f
+    _mul_add(n, tmp, s, cs + 2 * n, post + 2 * n)        # d c~
+    act_bwd(c.ract, 1, 2 * n, s, post, dx, NULL, 1)
+    act_bwd(c.act, 1, n, s + 2 * n, post + 2 * n, dx + 2 * n, NULL, 1)
+    act_bwd(c.ract, 1, n, s + 3 * n, post + 3 * n, dx + 3 * n, NULL, 1)
 
 
 cdef void _gru_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
                        const floating* s, const floating* cs, const floating* cy,
                        floating* dx, floating* dh, floating* yc, floating* tmp,
-                       floating* drec_h) noexcept nogil:
+                       floating* post, floating* drec_h) noexcept nogil:
     """dz, dh~ and (reset_after) dr and the recurrent gradient of h (drec_h); without
     reset_after dr needs (dpre_h @ U_h^T), see _gru_bwd_reset_row."""
     cdef Py_ssize_t n = c.units, j
@@ -449,31 +489,32 @@ cdef void _gru_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
     cdef const floating* hp = s + 3 * n
     _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
     for j in range(n):
-        dx[j] = tmp[j] * (hp[j] - hc[j]) + cs[j]
+        post[j] = tmp[j] * (hp[j] - hc[j]) + cs[j]
     for j in range(n):
-        dx[2 * n + j] = tmp[j] * (1 - s[j]) + cs[2 * n + j]
+        post[2 * n + j] = tmp[j] * (1 - s[j]) + cs[2 * n + j]
     for j in range(n):
         dh[j] = (1 - mf) * dh[j] + tmp[j] * s[j] + cs[3 * n + j]
-    act_bwd(c.act, 1, n, hc, dx + 2 * n, dx + 2 * n, NULL, 1)
+    act_bwd(c.act, 1, n, hc, post + 2 * n, dx + 2 * n, NULL, 1)
     if not c.reset_after:
-        act_bwd(c.ract, 1, n, s, dx, dx, NULL, 1)
+        act_bwd(c.ract, 1, n, s, post, dx, NULL, 1)
         return
-    _mul_add(n, dx + 2 * n, s + 4 * n, cs + n, dx + n)   # d r
+    _mul_add(n, dx + 2 * n, s + 4 * n, cs + n, post + n)  # d r
     _mul_add(n, dx + 2 * n, s + n, cs + 4 * n, drec_h)
-    act_bwd(c.ract, 1, 2 * n, s, dx, dx, NULL, 1)
+    act_bwd(c.ract, 1, 2 * n, s, post, dx, NULL, 1)
 
 
 cdef void _gru_bwd_reset_row(const RnnConfig* c, const floating* s, const floating* cs,
-                             floating* drh, floating* dx, floating* dh) noexcept nogil:
+                             floating* drh, floating* dx, floating* dh,
+                             floating* post) noexcept nogil:
     """reset_after=False: dr and dh_prev's share through r * h_prev, given
     drh = dpre_h @ U_h^T (completed in place with the extra slot's cotangent)."""
     cdef Py_ssize_t n = c.units, j
     for j in range(n):
         drh[j] = drh[j] + cs[4 * n + j]
-    _mul_add(n, drh, s + 3 * n, cs + n, dx + n)
+    _mul_add(n, drh, s + 3 * n, cs + n, post + n)
     for j in range(n):
         dh[j] = dh[j] + drh[j] * s[n + j]
-    act_bwd(c.ract, 1, n, s + n, dx + n, dx + n, NULL, 1)
+    act_bwd(c.ract, 1, n, s + n, post + n, dx + n, NULL, 1)
 
 
 # ---------------------------------------------------------------- backward, one part
@@ -490,6 +531,7 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
     cdef floating* dc = dh + rows * n
     cdef floating* yc = dc + rows * n
     cdef floating* tmp = yc + rows * n
+    cdef floating* post = tmp + rows * n
     cdef const floating* s
     cdef const floating* cs
     cdef const floating* cy
@@ -517,13 +559,13 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
             ykeep = 0 if c.zero_output else 1 - mf
             if c.cell == RNN_LSTM:
                 _lstm_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, dc + r * n,
-                              yc + r * n, tmp + r * n)
+                              yc + r * n, tmp + r * n, post + r * gu)
             elif c.cell == RNN_GRU:
                 _gru_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n, tmp + r * n,
-                             _at_w(drec, r * steps * n + t * n))
+                             post + r * gu, _at_w(drec, r * steps * n + t * n))
             else:
                 _simple_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n,
-                                tmp + r * n)
+                                tmp + r * n, post + r * gu)
         if c.cell != RNN_GRU:   # dh_prev += dgates @ U^T
             _gemm_nn(rows, n, gu, dxp + t * gu, ldx, ut, n, True, dh, n)
             continue
@@ -534,7 +576,7 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
             for r in range(rows):
                 cs = d_saved + r * lds + t * w if d_saved != NULL else zeros
                 _gru_bwd_reset_row(c, saved + r * lds + t * w, cs, tmp + r * n,
-                                   dxp + r * ldx + t * gu, dh + r * n)
+                                   dxp + r * ldx + t * gu, dh + r * n, post + r * gu)
         _gemm_nn(rows, n, 2 * n, dxp + t * gu, ldx, ut, n, True, dh, n)
     memcpy(dh0, dh, rows * n * sizeof(floating))
     if dc0 != NULL:
@@ -552,7 +594,7 @@ cdef void _backward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_s
     _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
                    _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
                    _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
-                   _at_w(dc0, lo * n), _at_w(drec, lo * steps * n), areas + lo * (4 * n + w))
+                   _at_w(dc0, lo * n), _at_w(drec, lo * steps * n), areas + lo * _area_row(c))
 
 
 cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
