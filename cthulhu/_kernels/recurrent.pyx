@@ -693,6 +693,18 @@ cdef void _backward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch
                          <floating*>p[11], <floating*>p[12], n_threads)
 
 
+cdef void _run_pointers(bint backward, bint single, const RnnConfig* c, Py_ssize_t batch,
+                        void** p, int n_threads) noexcept nogil:
+    if backward and single:
+        _backward_pointers(<float*>NULL, c, batch, p, n_threads)
+    elif backward:
+        _backward_pointers(<double*>NULL, c, batch, p, n_threads)
+    elif single:
+        _forward_pointers(<float*>NULL, c, batch, p, n_threads)
+    else:
+        _forward_pointers(<double*>NULL, c, batch, p, n_threads)
+
+
 def _check(name, arr, dtype, shape):
     if arr is None:
         return
@@ -725,10 +737,7 @@ def rnn_forward_np(table, xp, u, h0, c0=None, mask=None, rb=None, int n_threads=
         p[i] = _ptr(a)
     cdef bint single = dt == np.float32
     with nogil:
-        if single:
-            _forward_pointers(<float*>NULL, &c, batch, p, n_threads)
-        else:
-            _forward_pointers(<double*>NULL, &c, batch, p, n_threads)
+        _run_pointers(False, single, &c, batch, p, n_threads)
     return y, h_last, c_last, saved
 
 
@@ -764,8 +773,5 @@ def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_
         p[i] = _ptr(a)
     cdef bint single = dt == np.float32
     with nogil:
-        if single:
-            _backward_pointers(<float*>NULL, &c, batch, p, n_threads)
-        else:
-            _backward_pointers(<double*>NULL, &c, batch, p, n_threads)
+        _run_pointers(True, single, &c, batch, p, n_threads)
     return dxp, du, dh0, dc0, drb
