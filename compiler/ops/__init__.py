@@ -14,6 +14,7 @@ from compiler.ops import (  # noqa: F401  (imported for their registrations)
     pad,
     pool,
     random,
+    recurrent,
     reduce,
 )
 from compiler.ops.registry import REGISTRY, OpDef, get_op, ops_in_group

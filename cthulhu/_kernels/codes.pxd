@@ -99,6 +99,10 @@ cdef enum ExecOp:
     OP_BN_TRAIN_GRAD = 53
     OP_BN_INFER = 54
     OP_BN_INFER_GRAD = 55
+    # 60-69: recurrent sequences (recurrent.pyx)
+    OP_RNN_FWD = 60
+    OP_RNN_BWD = 61
+    OP_RNN_BWD_WEIGHTS = 62
 
 cdef enum:
     EXEC_ROW_WIDTH = 16

@@ -28,6 +28,8 @@ from cthulhu._kernels.pooling cimport (PoolGeom, avg_pool_bwd, avg_pool_fwd, max
 from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_update,
                                      adamax_update, nadam_schedule, nadam_update,
                                      rmsprop_update, sgd_update)
+from cthulhu._kernels.recurrent cimport (RnnConfig, rnn_backward, rnn_backward_weights,
+                                         rnn_config, rnn_forward)
 from cthulhu._kernels.reduce cimport reduce
 from cthulhu._kernels.rng cimport dropout, fill_normal, fill_uniform
 from cthulhu._kernels.threads cimport threads_for
@@ -51,6 +53,8 @@ OPCODES = {
     "gather": OP_GATHER, "scatter_add": OP_SCATTER_ADD, "bn_train": OP_BN_TRAIN,
     "bn_train_grad": OP_BN_TRAIN_GRAD, "bn_infer": OP_BN_INFER, "bn_infer_grad": OP_BN_INFER_GRAD,
     "conv": OP_CONV,
+    "rnn_forward": OP_RNN_FWD, "rnn_backward": OP_RNN_BWD,
+    "rnn_backward_weights": OP_RNN_BWD_WEIGHTS,
 }
 
 
@@ -254,6 +258,35 @@ cdef void exec_bn_infer_grad(floating* tag, const int64_t* f, const double* cons
                  threads_for(outer * channels * inner))
 
 
+cdef void exec_rnn(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f[0]: config table (int64, see recurrent.pxd), f[1]: batch (dim); then
+    # rnn_forward: XP, U, H0, C0, MASK, RB, Y, H_LAST, C_LAST, SAVED, SCRATCH;
+    # rnn_backward: U, MASK, SAVED, D_Y, D_H, D_C, D_SAVED, DXP, DH0, DC0, SCRATCH;
+    # rnn_backward_weights: SAVED, DXP, SCRATCH, DU, DRB. Absent buffers are 0.
+    cdef RnnConfig c
+    cdef Py_ssize_t batch = dim(f[1], n)
+    cdef int nt
+    rnn_config(<const int64_t*>addr(f[0]), &c)
+    nt = threads_for(batch * c.steps * c.gates * c.units * c.units)
+    if op == OP_RNN_FWD:
+        rnn_forward(&c, batch, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
+                    <const floating*>addr(f[4]), <const floating*>addr(f[5]),
+                    <const floating*>addr(f[6]), <const floating*>addr(f[7]),
+                    <floating*>addr(f[8]), <floating*>addr(f[9]), <floating*>addr(f[10]),
+                    <floating*>addr(f[11]), <floating*>addr(f[12]), nt)
+    elif op == OP_RNN_BWD:
+        rnn_backward(&c, batch, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
+                     <const floating*>addr(f[4]), <const floating*>addr(f[5]),
+                     <const floating*>addr(f[6]), <const floating*>addr(f[7]),
+                     <const floating*>addr(f[8]), <floating*>addr(f[9]),
+                     <floating*>addr(f[10]), <floating*>addr(f[11]), <floating*>addr(f[12]),
+                     nt)
+    else:
+        rnn_backward_weights(&c, batch, <const floating*>addr(f[2]),
+                             <const floating*>addr(f[3]), <floating*>addr(f[4]),
+                             <floating*>addr(f[5]), <floating*>addr(f[6]), nt)
+
+
 cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:
     # f: size, X, Y, src dtype, dst dtype (0 float32, 1 float64, 2 int64)
     cdef Py_ssize_t size = dim(f[0], n), i
@@ -394,6 +427,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         exec_bn_infer_grad(tag, f, consts, n)
     elif op == OP_CONV:
         conv_exec(tag, f, n)
+    elif OP_RNN_FWD <= op <= OP_RNN_BWD_WEIGHTS:
+        exec_rnn(tag, op, f, n)
     elif op == OP_UNIFORM:
         # size, Y, step address, seed, low, high (const indices)
         size = dim(f[0], n)

@@ -236,6 +236,7 @@ def cases():
                 [0]))
     out.extend(embedding_and_normalization_cases())
     out.extend(conv_cases())
+    out.extend(recurrent_cases())
     return out
 
 
@@ -343,6 +344,74 @@ def embedding_and_normalization_cases() -> list:
                     [0, 4], []))
         out.append(("batch_norm_infer_grad", [normal(*shape), positive(c), normal(c),
                                               positive(c), normal(*shape)], bn, [0, 4], []))
+    return out
+
+
+def step_mask(batch, steps):
+    """0/1 steps with the first row fully masked and the last one not masked at all."""
+    def make(rng, dtype):
+        m = (rng.random((batch, steps)) > 0.35).astype(dtype)
+        m[0] = 0
+        m[-1] = 1
+        return m
+    return make
+
+
+def recurrent_cases() -> list:
+    """rnn_sequence for each cell (and both GRU variants), with and without masks, in both
+    directions; rnn_sequence_grad on saved values of the right ranges."""
+    from compiler.ops.recurrent import GATES, SAVED_UNITS
+
+    out = []
+    configs = [("simple", False, dict(activation="tanh")),
+               ("simple", False, dict(activation="softmax", go_backwards=True)),
+               ("gru", False, dict()), ("gru", True, dict(go_backwards=True)),
+               ("gru", True, dict(recurrent_bias=False, recurrent_activation="sigmoid")),
+               ("lstm", False, dict()),
+               ("lstm", False, dict(go_backwards=True, zero_output_for_mask=True,
+                                    activation="relu", recurrent_activation="sigmoid"))]
+    batch, steps, u = 3, 4, 3
+    for cell, reset_after, extra in configs:
+        for masked in (False, True):
+            g = GATES[cell]
+            attrs = dict(cell=cell, units=u, go_backwards=False, activation="tanh",
+                         recurrent_activation="hard_sigmoid", reset_after=reset_after,
+                         zero_output_for_mask=False, masked=masked,
+                         recurrent_bias=cell == "gru" and reset_after)
+            attrs.update(extra)
+            makers = [normal(batch, steps, g * u), normal(u, g * u), normal(batch, u)]
+            batched = [0, 2]
+            if cell == "lstm":
+                makers.append(normal(batch, u))
+                batched.append(3)
+            if masked:
+                makers.append(step_mask(batch, steps))
+                batched.append(len(makers) - 1)
+            if attrs["recurrent_bias"]:
+                makers.append(normal(3 * u))
+            diff = [i for i in range(len(makers)) if not (masked and i == batched[-1])]
+            out.append(("rnn_sequence", makers, attrs, batched, diff))
+            if cell == "simple" and extra.get("activation") == "softmax":
+                continue
+            # The gradient op alone, from saved values in (0, 1) (every activation here has
+            # its derivative there), every cotangent given.
+            seeds = ("outputs", "h_last") + (("c_last",) if cell == "lstm" else ()) + (
+                "saved",)
+            width = SAVED_UNITS[cell] * u
+            ins = [normal(g * u, u),
+                   lambda rng, dtype, w=width: rng.uniform(0.05, 0.95, (batch, steps, w)
+                                                           ).astype(dtype)]
+            ins += [step_mask(batch, steps)] * masked + [normal(batch, steps, u),
+                                                        normal(batch, u)]
+            ins += [normal(batch, u)] * (cell == "lstm") + [normal(batch, steps, width)]
+            out.append(("rnn_sequence_grad", ins, {**attrs, "seeds": seeds},
+                        list(range(1, len(ins))), []))
+    # Enough rows for two parts run on two threads.
+    attrs = dict(cell="lstm", units=16, go_backwards=False, activation="tanh",
+                 recurrent_activation="hard_sigmoid", reset_after=False,
+                 zero_output_for_mask=False, masked=True, recurrent_bias=False)
+    out.append(("rnn_sequence", [normal(40, 5, 64), normal(16, 64), normal(40, 16),
+                                 normal(40, 16), step_mask(40, 5)], attrs, [0, 2, 3, 4], []))
     return out
 
 

@@ -1,0 +1,777 @@
+"""Recurrent sequences (SimpleRNN, GRU, LSTM) over all timesteps: forward and backward.
+
+Per step of a part of the batch: one GEMM h_prev @ U over the part's rows (GRU with
+reset_after=False: one for z, r and one for (r * h_prev) @ U_h), then per row short loops
+over the units for the gates, the activations (activations.pxd, on contiguous spans) and the
+masked state update. The backward walks the steps in reverse: per row the gate gradients,
+then dh_prev += dgates @ U^T. The recurrent kernel's gradient is not accumulated per step:
+rnn_backward_weights computes it as one GEMM over all B * T saved states afterwards.
+Layouts and the cut of the batch into parts: recurrent.pxd.
+"""
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.string cimport memcpy, memset
+
+from cthulhu._kernels.activations cimport act_bwd, act_fwd, col_sum
+from cthulhu._kernels.blas cimport gemm, gemm_threaded
+from cthulhu._kernels.codes cimport ACT_SIGMOID, ACT_TANH
+
+import numpy as np
+
+from cthulhu._kernels._checks import check_array
+
+cnp.import_array()
+
+
+# The per-step products are small (a part's rows x u x G*u): BLAS would pack U again at every
+# step. With AVX2 and FMA (checked at run time) float32 uses a kernel that reads U (or U^T)
+# in place: tiles of 4 rows x 16 columns of C in registers, one FMA per row and 8 columns per
+# step of k. Every element is the same sequential sum over k whatever the tiling, so the
+# results do not depend on how the batch is cut. float64 and other CPUs use BLAS.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile4(Py_ssize_t k, const float* a, Py_ssize_t lda, const float* b,
+                          Py_ssize_t ldb, float* c, Py_ssize_t ldc, int acc) {
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
+        __m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
+            const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
+            __m256 x = _mm256_broadcast_ss(a + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + lda + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a + 2 * lda + p);
+            c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(a + 3 * lda + p);
+            c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        }
+        if (acc) {
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + ldc + 8));
+            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
+            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
+            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
+            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
+        }
+        _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01);
+        _mm256_storeu_ps(c + ldc, c10); _mm256_storeu_ps(c + ldc + 8, c11);
+        _mm256_storeu_ps(c + 2 * ldc, c20); _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+        _mm256_storeu_ps(c + 3 * ldc, c30); _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile1(Py_ssize_t k, const float* a, const float* b, Py_ssize_t ldb,
+                          float* c, int acc) {
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 x = _mm256_broadcast_ss(a + p);
+            c0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * ldb), c0);
+            c1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * ldb + 8), c1);
+        }
+        if (acc) {
+            c0 = _mm256_add_ps(c0, _mm256_loadu_ps(c));
+            c1 = _mm256_add_ps(c1, _mm256_loadu_ps(c + 8));
+        }
+        _mm256_storeu_ps(c, c0); _mm256_storeu_ps(c + 8, c1);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                             Py_ssize_t ldc, int acc) {
+        /* c = (acc ? c : 0) + a @ b, all row-major. Column blocks outside, so a 16-column
+           panel of b stays in L1 while the row tiles pass over it. */
+        const Py_ssize_t n16 = n - n % 16;
+        for (Py_ssize_t j = 0; j < n16; j += 16) {
+            Py_ssize_t i = 0;
+            for (; i + 4 <= m; i += 4)
+                rnn_tile4(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, acc);
+            for (; i < m; i++)
+                rnn_tile1(k, a + i * lda, b + j, ldb, c + i * ldc + j, acc);
+        }
+        for (Py_ssize_t i = 0; i < m; i++)
+            for (Py_ssize_t j = n16; j < n; j++) {
+                float s = 0.0f;
+                for (Py_ssize_t p = 0; p < k; p++)
+                    s = __builtin_fmaf(a[i * lda + p], b[p * ldb + j], s);
+                c[i * ldc + j] = acc ? c[i * ldc + j] + s : s;
+            }
+    }
+
+    /* tanh and sigmoid over a span with 8-wide vectors: the same formulas as
+       activations.pyx (cth_tanhf / cth_expf of activations.pxd), which the baseline build
+       runs 4 floats (or 1) at a time. */
+    __attribute__((target("avx2,fma")))
+    static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {
+        for (Py_ssize_t j = 0; j < n; j++)
+            y[j] = cth_tanhf(x[j]);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            const float v = x[j];
+            const float e = cth_expf(v < 0.0f ? v : -v);
+            const float a = 1.0f / (1.0f + e);
+            y[j] = v >= 0.0f ? a : e * a;
+        }
+    }
+
+    static int rnn_fast_kernel_available(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    #else
+    static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                             Py_ssize_t ldc, int acc) {}
+    static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {}
+    static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {}
+    static int rnn_fast_kernel_available(void) { return 0; }
+    #endif
+    """
+    void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
+                      Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
+                      Py_ssize_t ldc, int acc) noexcept nogil
+    void rnn_tanhf(Py_ssize_t n, const float* x, float* y) noexcept nogil
+    void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) noexcept nogil
+    int rnn_fast_kernel_available() noexcept nogil
+
+cdef bint _FAST = rnn_fast_kernel_available()
+
+
+cdef inline void _act(int act, Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    """y = act(x) over a span (x and y distinct)."""
+    if floating is float:
+        if _FAST and act == ACT_TANH:
+            rnn_tanhf(n, x, y)
+            return
+        if _FAST and act == ACT_SIGMOID:
+            rnn_sigmoidf(n, x, y)
+            return
+    act_fwd(act, 1, n, x, y, 1)
+
+
+cdef inline void _gemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
+                          Py_ssize_t lda, const floating* b, Py_ssize_t ldb, bint acc,
+                          floating* c, Py_ssize_t ldc) noexcept nogil:
+    """c = (acc ? c : 0) + a @ b (row-major, no transposes)."""
+    if floating is float:
+        if _FAST:
+            rnn_sgemm_nn(m, n, k, a, lda, b, ldb, c, ldc, acc)
+            return
+    gemm(False, False, m, n, k, <floating>1.0, a, lda, b, ldb, <floating>(1.0 if acc else 0.0),
+         c, ldc)
+
+
+cdef void rnn_config(const int64_t* t, RnnConfig* c) noexcept nogil:
+    c.cell = <int>t[0]
+    c.units = t[1]
+    c.steps = t[2]
+    c.go_backwards = t[3] != 0
+    c.reset_after = t[4] != 0
+    c.zero_output = t[5] != 0
+    c.act = <int>t[6]
+    c.ract = <int>t[7]
+    if c.cell == RNN_LSTM:
+        c.gates, c.width = 4, 7 * c.units
+    elif c.cell == RNN_GRU:
+        c.gates, c.width = 3, 5 * c.units
+    else:
+        c.gates, c.width = 1, 2 * c.units
+
+
+cdef Py_ssize_t rnn_forward_scratch_per_row(const RnnConfig* c) noexcept nogil:
+    return c.gates * c.units          # the GEMM output h_prev @ U of each row
+
+
+cdef Py_ssize_t rnn_backward_scratch_per_row(const RnnConfig* c) noexcept nogil:
+    # [dRec_h (B, T, u): GRU reset_after's recurrent gradient r * dpre_h, read again by
+    # rnn_backward_weights] then each part's area, at its first row times _area_row: a zero
+    # row (W: the cotangents that are absent), then per row dh, dc, the carried output
+    # gradient, a temporary (u each) and the gates' gradients before their activations
+    # (G*u <= 4u). rnn_backward_weights reuses the start of the areas (3u).
+    cdef Py_ssize_t n = _area_row(c)
+    if c.cell == RNN_GRU and c.reset_after:
+        n += c.steps * c.units
+    return n
+
+
+cdef inline Py_ssize_t _area_row(const RnnConfig* c) noexcept nogil:
+    return 8 * c.units + c.width
+
+
+cdef inline Py_ssize_t _parts(Py_ssize_t batch) noexcept nogil:
+    cdef Py_ssize_t p = batch // RNN_MIN_PART_ROWS
+    if p > RNN_MAX_PARTS:
+        p = RNN_MAX_PARTS
+    return p if p > 1 else 1
+
+
+cdef inline const floating* _at(const floating* p, Py_ssize_t offset) noexcept nogil:
+    """p + offset, or NULL for an absent (NULL) array."""
+    return p + offset if p != NULL else NULL
+
+
+cdef inline floating* _at_w(floating* p, Py_ssize_t offset) noexcept nogil:
+    return p + offset if p != NULL else NULL
+
+
+cdef inline bint _masked(const floating* mask, Py_ssize_t i) noexcept nogil:
+    return mask != NULL and mask[i] == 0
+
+
+# ---------------------------------------------------------------- forward, one row
+# Pre-activations are summed in place in the row's GEMM output rc (scratch), then activated
+# out of place into the saved row: activations.pyx vectorizes a span only when its input and
+# output do not overlap.
+cdef inline void _add_to(Py_ssize_t n, const floating* x, floating* acc) noexcept nogil:
+    """acc += x."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        acc[j] = acc[j] + x[j]
+
+
+cdef void _simple_row(const RnnConfig* c, bint keep, const floating* x, floating* rc,
+                      floating* s, floating* h_dst) noexcept nogil:
+    cdef Py_ssize_t n = c.units
+    _add_to(n, x, rc)
+    _act(c.act, n, rc, s)
+    memcpy(h_dst, s + n if keep else s, n * sizeof(floating))
+
+
+cdef void _lstm_row(const RnnConfig* c, bint keep, const floating* x, floating* rc,
+                    floating* s, floating* h_dst, floating* c_dst) noexcept nogil:
+    cdef Py_ssize_t n = c.units, j
+    cdef const floating* o = s + 3 * n
+    cdef const floating* cp = s + 5 * n
+    cdef floating* tc = s + 6 * n
+    _add_to(4 * n, x, rc)
+    _act(c.ract, 2 * n, rc, s)
+    _act(c.act, n, rc + 2 * n, s + 2 * n)
+    _act(c.ract, n, rc + 3 * n, s + 3 * n)
+    for j in range(n):
+        c_dst[j] = s[n + j] * cp[j] + s[j] * s[2 * n + j]
+    _act(c.act, n, c_dst, tc)
+    if keep:
+        memcpy(h_dst, s + 4 * n, n * sizeof(floating))
+        memcpy(c_dst, cp, n * sizeof(floating))
+    else:
+        for j in range(n):
+            h_dst[j] = o[j] * tc[j]
+
+
+cdef void _gru_gates_row(const RnnConfig* c, const floating* x, floating* rc,
+                         const floating* rb, floating* s) noexcept nogil:
+    """z, r (post-activation) and the extra slot; reset_after also computes h~."""
+    cdef Py_ssize_t n = c.units, j
+    cdef const floating* r = s + n
+    cdef const floating* hp = s + 3 * n
+    cdef floating* extra = s + 4 * n
+    if rb != NULL:
+        for j in range(2 * n):
+            rc[j] = x[j] + (rc[j] + rb[j])
+    else:
+        _add_to(2 * n, x, rc)
+    _act(c.ract, 2 * n, rc, s)
+    if not c.reset_after:
+        for j in range(n):
+            extra[j] = r[j] * hp[j]
+        return
+    if rb != NULL:
+        for j in range(n):
+            extra[j] = rc[2 * n + j] + rb[2 * n + j]
+    else:
+        memcpy(extra, rc + 2 * n, n * sizeof(floating))
+    for j in range(n):
+        rc[2 * n + j] = x[2 * n + j] + r[j] * extra[j]
+    _act(c.act, n, rc + 2 * n, s + 2 * n)
+
+
+cdef void _gru_update_row(const RnnConfig* c, bint keep, const floating* s,
+                          floating* h_dst) noexcept nogil:
+    cdef Py_ssize_t n = c.units, j
+    cdef const floating* hc = s + 2 * n
+    cdef const floating* hp = s + 3 * n
+    cdef floating z
+    if keep:
+        memcpy(h_dst, hp, n * sizeof(floating))
+        return
+    for j in range(n):
+        z = s[j]
+        h_dst[j] = z * hp[j] + (1 - z) * hc[j]
+
+
+cdef void _output_row(const RnnConfig* c, bint keep, Py_ssize_t k, const floating* h_new,
+                      floating* yr) noexcept nogil:
+    """The output of processed step k: h_new, or at a masked step zeros / the previous
+    output (Keras's backend rnn)."""
+    cdef Py_ssize_t n = c.units
+    if not keep:
+        memcpy(yr, h_new, n * sizeof(floating))
+    elif c.zero_output or k == 0:
+        memset(yr, 0, n * sizeof(floating))
+    else:
+        memcpy(yr, yr - n, n * sizeof(floating))
+
+
+# ---------------------------------------------------------------- forward, one part
+cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
+                        const floating* u, const floating* h0, const floating* c0,
+                        const floating* mask, const floating* rb, floating* y,
+                        floating* h_last, floating* c_last, floating* saved,
+                        floating* rec) noexcept nogil:
+    cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width, steps = c.steps
+    cdef Py_ssize_t ldx = steps * gu, lds = steps * w, ldy = steps * n
+    cdef Py_ssize_t k, t, tn, r, t0 = steps - 1 if c.go_backwards else 0
+    cdef bint split = c.cell == RNN_GRU and not c.reset_after
+    cdef bint keep, last
+    cdef floating* s
+    cdef floating* h_dst
+    cdef floating* c_dst = NULL
+    cdef const floating* x
+    cdef floating* rc
+    for r in range(rows):
+        memcpy(saved + r * lds + t0 * w + gu, h0 + r * n, n * sizeof(floating))
+        if c.cell == RNN_LSTM:
+            memcpy(saved + r * lds + t0 * w + gu + n, c0 + r * n, n * sizeof(floating))
+    for k in range(steps):
+        t = steps - 1 - k if c.go_backwards else k
+        tn = t - 1 if c.go_backwards else t + 1
+        last = k == steps - 1
+        _gemm_nn(rows, 2 * n if split else gu, n, saved + t * w + gu, lds, u, gu, False, rec,
+                 gu)
+        if c.cell == RNN_GRU:
+            for r in range(rows):
+                _gru_gates_row(c, xp + r * ldx + t * gu, rec + r * gu, rb,
+                               saved + r * lds + t * w)
+            if split:   # (r * h_prev) @ U_h, then h~
+                _gemm_nn(rows, n, n, saved + t * w + 4 * n, lds, u + 2 * n, gu, False,
+                         rec + 2 * n, gu)
+                for r in range(rows):
+                    _add_to(n, xp + r * ldx + t * gu + 2 * n, rec + r * gu + 2 * n)
+                    _act(c.act, n, rec + r * gu + 2 * n, saved + r * lds + t * w + 2 * n)
+        for r in range(rows):
+            s = saved + r * lds + t * w
+            x = xp + r * ldx + t * gu
+            rc = rec + r * gu
+            keep = _masked(mask, r * steps + t)
+            h_dst = h_last + r * n if last else saved + r * lds + tn * w + gu
+            if c.cell == RNN_LSTM:
+                c_dst = c_last + r * n if last else saved + r * lds + tn * w + gu + n
+                _lstm_row(c, keep, x, rc, s, h_dst, c_dst)
+            elif c.cell == RNN_GRU:
+                _gru_update_row(c, keep, s, h_dst)
+            else:
+                _simple_row(c, keep, x, rc, s, h_dst)
+            _output_row(c, keep, k, h_dst, y + r * ldy + k * n)
+
+
+cdef void _forward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t batch,
+                       const floating* xp, const floating* u, const floating* h0,
+                       const floating* c0, const floating* mask, const floating* rb,
+                       floating* y, floating* h_last, floating* c_last, floating* saved,
+                       floating* scratch) noexcept nogil:
+    """Part p of `parts` of the batch."""
+    cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
+    cdef Py_ssize_t lo = batch * p // parts, hi = batch * (p + 1) // parts
+    _forward_part(c, hi - lo, xp + lo * steps * gu, u, h0 + lo * n, _at(c0, lo * n),
+                  _at(mask, lo * steps), rb, y + lo * steps * n, h_last + lo * n,
+                  _at_w(c_last, lo * n), saved + lo * steps * w, scratch + lo * gu)
+
+
+cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
+                      const floating* u, const floating* h0, const floating* c0,
+                      const floating* mask, const floating* rb, floating* y,
+                      floating* h_last, floating* c_last, floating* saved, floating* scratch,
+                      int n_threads) noexcept nogil:
+    cdef Py_ssize_t parts = _parts(batch), p
+    if batch <= 0 or c.steps <= 0:
+        return
+    if n_threads > 1 and parts > 1:
+        for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
+            _forward_nth(c, p, parts, batch, xp, u, h0, c0, mask, rb, y, h_last, c_last,
+                         saved, scratch)
+    else:
+        for p in range(parts):
+            _forward_nth(c, p, parts, batch, xp, u, h0, c0, mask, rb, y, h_last, c_last,
+                         saved, scratch)
+
+
+# ---------------------------------------------------------------- backward, one row
+# Every row function takes: mf = 1 (0 at a masked step), the saved row s, its cotangent cs
+# and the output cotangent cy (zero rows when absent), the row's dxp slots dx (time t), and
+# its running dh (dL/dh after the step on entry, dL/dh_prev on return, before the GEMM
+# adds dgates @ U^T), dc (lstm) and yc (the output gradient carried back through masked
+# steps that repeat the previous output); tmp (u) and post (G*u) are the row's scratch,
+# post the gradients of the post-activation gates, turned into dx out of place (as in the
+# forward). Each loop writes one array, so that gcc vectorizes it.
+cdef void _entry_row(Py_ssize_t n, floating mf, floating ykeep, const floating* cy,
+                     floating* yc, const floating* dh, floating* dhn) noexcept nogil:
+    """dhn = dL/dh_new of the step; carries the output gradient back past a masked step."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        dhn[j] = cy[j] + yc[j]
+    for j in range(n):
+        yc[j] = ykeep * dhn[j]
+    for j in range(n):
+        dhn[j] = mf * (dh[j] + dhn[j])
+
+
+cdef inline void _mul_add(Py_ssize_t n, const floating* a, const floating* b,
+                          const floating* c, floating* out) noexcept nogil:
+    """out = a * b + c (out distinct from the others)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        out[j] = a[j] * b[j] + c[j]
+
+
+cdef inline void _keep_add(Py_ssize_t n, floating keep, floating* x,
+                           const floating* c) noexcept nogil:
+    """x = keep * x + c, in place."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        x[j] = keep * x[j] + c[j]
+
+
+cdef void _simple_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
+                          const floating* s, const floating* cs, const floating* cy,
+                          floating* dx, floating* dh, floating* yc, floating* tmp,
+                          floating* post) noexcept nogil:
+    cdef Py_ssize_t n = c.units, j
+    _entry_row(n, mf, ykeep, cy, yc, dh, tmp)
+    for j in range(n):
+        post[j] = tmp[j] + cs[j]
+    _keep_add(n, 1 - mf, dh, cs + n)
+    act_bwd(c.act, 1, n, s, post, dx, NULL, 1)
+
+
+cdef void _lstm_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
+                        const floating* s, const floating* cs, const floating* cy,
+                        floating* dx, floating* dh, floating* dc, floating* yc,
+                        floating* tmp, floating* post) noexcept nogil:
+    cdef Py_ssize_t n = c.units, j
+    cdef const floating* tc = s + 6 * n
+    cdef floating keep = 1 - mf
+    _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
+    _mul_add(n, tmp, tc, cs + 3 * n, post + 3 * n)       # d o
+    _mul_add(n, tmp, s + 3 * n, cs + 6 * n, post)        # d act(c_new), for now
+    act_bwd(c.act, 1, n, tc, post, dx, NULL, 1)          # (in dx's i slot, for now)
+    for j in range(n):                                   # tmp = d c_new
+        tmp[j] = mf * dc[j] + dx[j]
+    _keep_add(n, keep, dh, cs + 4 * n)
+    for j in range(n):
+        dc[j] = keep * dc[j] + tmp[j] * s[n + j] + cs[5 * n + j]
+    _mul_add(n, tmp, s + 2 * n, cs, post)                # d i
+    _mul_add(n, tmp, s + 5 * n, cs + n, post + n)        # d f
+    _mul_add(n, tmp, s, cs + 2 * n, post + 2 * n)        # d c~
+    act_bwd(c.ract, 1, 2 * n, s, post, dx, NULL, 1)
+    act_bwd(c.act, 1, n, s + 2 * n, post + 2 * n, dx + 2 * n, NULL, 1)
+    act_bwd(c.ract, 1, n, s + 3 * n, post + 3 * n, dx + 3 * n, NULL, 1)
+
+
+cdef void _gru_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
+                       const floating* s, const floating* cs, const floating* cy,
+                       floating* dx, floating* dh, floating* yc, floating* tmp,
+                       floating* post, floating* drec_h) noexcept nogil:
+    """dz, dh~ and (reset_after) dr and the recurrent gradient of h (drec_h); without
+    reset_after dr needs (dpre_h @ U_h^T), see _gru_bwd_reset_row."""
+    cdef Py_ssize_t n = c.units, j
+    cdef const floating* hc = s + 2 * n
+    cdef const floating* hp = s + 3 * n
+    _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
+    for j in range(n):
+        post[j] = tmp[j] * (hp[j] - hc[j]) + cs[j]
+    for j in range(n):
+        post[2 * n + j] = tmp[j] * (1 - s[j]) + cs[2 * n + j]
+    for j in range(n):
+        dh[j] = (1 - mf) * dh[j] + tmp[j] * s[j] + cs[3 * n + j]
+    act_bwd(c.act, 1, n, hc, post + 2 * n, dx + 2 * n, NULL, 1)
+    if not c.reset_after:
+        act_bwd(c.ract, 1, n, s, post, dx, NULL, 1)
+        return
+    _mul_add(n, dx + 2 * n, s + 4 * n, cs + n, post + n)  # d r
+    _mul_add(n, dx + 2 * n, s + n, cs + 4 * n, drec_h)
+    act_bwd(c.ract, 1, 2 * n, s, post, dx, NULL, 1)
+
+
+cdef void _gru_bwd_reset_row(const RnnConfig* c, const floating* s, const floating* cs,
+                             floating* drh, floating* dx, floating* dh,
+                             floating* post) noexcept nogil:
+    """reset_after=False: dr and dh_prev's share through r * h_prev, given
+    drh = dpre_h @ U_h^T (completed in place with the extra slot's cotangent)."""
+    cdef Py_ssize_t n = c.units, j
+    for j in range(n):
+        drh[j] = drh[j] + cs[4 * n + j]
+    _mul_add(n, drh, s + 3 * n, cs + n, post + n)
+    for j in range(n):
+        dh[j] = dh[j] + drh[j] * s[n + j]
+    act_bwd(c.ract, 1, n, s + n, post + n, dx + n, NULL, 1)
+
+
+# ---------------------------------------------------------------- backward, one part
+cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut,
+                         const floating* mask, const floating* saved, const floating* d_y,
+                         const floating* d_h, const floating* d_c, const floating* d_saved,
+                         floating* dxp, floating* dh0, floating* dc0, floating* drec,
+                         floating* area) noexcept nogil:
+    cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width, steps = c.steps
+    cdef Py_ssize_t ldx = steps * gu, lds = steps * w, ldy = steps * n
+    cdef Py_ssize_t k, t, r
+    cdef floating* zeros = area
+    cdef floating* dh = area + w
+    cdef floating* dc = dh + rows * n
+    cdef floating* yc = dc + rows * n
+    cdef floating* tmp = yc + rows * n
+    cdef floating* post = tmp + rows * n
+    cdef const floating* s
+    cdef const floating* cs
+    cdef const floating* cy
+    cdef floating* dx
+    cdef floating mf
+    cdef floating ykeep
+    memset(zeros, 0, w * sizeof(floating))
+    memset(yc, 0, rows * n * sizeof(floating))
+    if d_h != NULL:
+        memcpy(dh, d_h, rows * n * sizeof(floating))
+    else:
+        memset(dh, 0, rows * n * sizeof(floating))
+    if d_c != NULL:
+        memcpy(dc, d_c, rows * n * sizeof(floating))
+    else:
+        memset(dc, 0, rows * n * sizeof(floating))
+    for k in range(steps - 1, -1, -1):
+        t = steps - 1 - k if c.go_backwards else k
+        for r in range(rows):
+            s = saved + r * lds + t * w
+            cs = d_saved + r * lds + t * w if d_saved != NULL else zeros
+            cy = d_y + r * ldy + k * n if d_y != NULL else zeros
+            dx = dxp + r * ldx + t * gu
+            mf = 0 if _masked(mask, r * steps + t) else 1
+            ykeep = 0 if c.zero_output else 1 - mf
+            if c.cell == RNN_LSTM:
+                _lstm_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, dc + r * n,
+                              yc + r * n, tmp + r * n, post + r * gu)
+            elif c.cell == RNN_GRU:
+                _gru_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n, tmp + r * n,
+                             post + r * gu, _at_w(drec, r * steps * n + t * n))
+            else:
+                _simple_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n,
+                                tmp + r * n, post + r * gu)
+        if c.cell != RNN_GRU:   # dh_prev += dgates @ U^T
+            _gemm_nn(rows, n, gu, dxp + t * gu, ldx, ut, n, True, dh, n)
+            continue
+        if c.reset_after:
+            _gemm_nn(rows, n, n, drec + t * n, steps * n, ut + 2 * n * n, n, True, dh, n)
+        else:
+            _gemm_nn(rows, n, n, dxp + t * gu + 2 * n, ldx, ut + 2 * n * n, n, False, tmp, n)
+            for r in range(rows):
+                cs = d_saved + r * lds + t * w if d_saved != NULL else zeros
+                _gru_bwd_reset_row(c, saved + r * lds + t * w, cs, tmp + r * n,
+                                   dxp + r * ldx + t * gu, dh + r * n, post + r * gu)
+        _gemm_nn(rows, n, 2 * n, dxp + t * gu, ldx, ut, n, True, dh, n)
+    memcpy(dh0, dh, rows * n * sizeof(floating))
+    if dc0 != NULL:
+        memcpy(dc0, dc, rows * n * sizeof(floating))
+
+
+cdef void _backward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_ssize_t batch,
+                        const floating* ut, const floating* mask, const floating* saved,
+                        const floating* d_y, const floating* d_h, const floating* d_c,
+                        const floating* d_saved, floating* dxp, floating* dh0, floating* dc0,
+                        floating* drec, floating* areas) noexcept nogil:
+    """Part p of `parts` of the batch."""
+    cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
+    cdef Py_ssize_t lo = batch * p // parts, hi = batch * (p + 1) // parts
+    _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
+                   _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
+                   _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
+                   _at_w(dc0, lo * n), _at_w(drec, lo * steps * n), areas + lo * _area_row(c))
+
+
+cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
+                       const floating* mask, const floating* saved, const floating* d_y,
+                       const floating* d_h, const floating* d_c, const floating* d_saved,
+                       floating* dxp, floating* dh0, floating* dc0, floating* scratch,
+                       int n_threads) noexcept nogil:
+    cdef Py_ssize_t parts = _parts(batch), p
+    cdef floating* drec = NULL
+    cdef floating* areas = scratch
+    if batch <= 0 or c.steps <= 0:
+        return
+    if c.cell == RNN_GRU and c.reset_after:
+        drec = scratch
+        areas = scratch + batch * c.steps * c.units
+    if n_threads > 1 and parts > 1:
+        for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
+            _backward_nth(c, p, parts, batch, ut, mask, saved, d_y, d_h, d_c, d_saved, dxp,
+                          dh0, dc0, drec, areas)
+    else:
+        for p in range(parts):
+            _backward_nth(c, p, parts, batch, ut, mask, saved, d_y, d_h, d_c, d_saved, dxp,
+                          dh0, dc0, drec, areas)
+
+
+cdef void rnn_backward_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
+                               const floating* dxp, floating* scratch, floating* du,
+                               floating* drb, int n_threads) noexcept nogil:
+    # du = H_prev^T @ dRec over all B * T rows (saved and dxp are both in time order).
+    cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width
+    cdef Py_ssize_t rows = batch * c.steps if batch > 0 else 0
+    cdef bint reset_after = c.cell == RNN_GRU and c.reset_after
+    cdef floating* drec = scratch
+    cdef floating* tmp = scratch + (rows * n if reset_after else 0)
+    cdef const floating* hp = saved + gu
+    if c.cell != RNN_GRU:
+        gemm_threaded(True, False, n, gu, rows, <floating>1.0, hp, w, dxp, gu,
+                      <floating>0.0, du, gu, n_threads)
+    else:
+        gemm_threaded(True, False, n, 2 * n, rows, <floating>1.0, hp, w, dxp, gu,
+                      <floating>0.0, du, gu, n_threads)
+        if reset_after:
+            gemm_threaded(True, False, n, n, rows, <floating>1.0, hp, w, drec, n,
+                          <floating>0.0, du + 2 * n, gu, n_threads)
+        else:    # U_h multiplies r * h_prev, saved in the extra slot
+            gemm_threaded(True, False, n, n, rows, <floating>1.0, saved + gu + n, w,
+                          dxp + 2 * n, gu, <floating>0.0, du + 2 * n, gu, n_threads)
+    if drb == NULL:
+        return
+    if rows == 0:
+        memset(drb, 0, gu * sizeof(floating))
+        return
+    col_sum(rows, gu, dxp, tmp, n_threads)
+    memcpy(drb, tmp, 2 * n * sizeof(floating))
+    col_sum(rows, n, drec, drb + 2 * n, n_threads)
+
+
+# ---------------------------------------------------------------- numpy wrappers (tests)
+cdef inline void* _ptr(arr):
+    return NULL if arr is None else cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+cdef RnnConfig _read_table(table) except *:
+    cdef RnnConfig c
+    cdef int64_t[::1] t = np.ascontiguousarray(table, dtype=np.int64)
+    if t.shape[0] != RNN_CONFIG_SIZE:
+        raise ValueError(f"the config table has {RNN_CONFIG_SIZE} entries, got {t.shape[0]}")
+    rnn_config(&t[0], &c)
+    return c
+
+
+def scratch_per_row_np(table):
+    """(forward, backward) scratch elements per batch row for this config table."""
+    cdef RnnConfig c = _read_table(table)
+    return int(rnn_forward_scratch_per_row(&c)), int(rnn_backward_scratch_per_row(&c))
+
+
+cdef void _forward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch, void** p,
+                            int n_threads) noexcept nogil:
+    """rnn_forward over p = (xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch);
+    tag only selects the precision."""
+    rnn_forward(c, batch, <floating*>p[0], <floating*>p[1], <floating*>p[2], <floating*>p[3],
+                <floating*>p[4], <floating*>p[5], <floating*>p[6], <floating*>p[7],
+                <floating*>p[8], <floating*>p[9], <floating*>p[10], n_threads)
+
+
+cdef void _backward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch, void** p,
+                             int n_threads) noexcept nogil:
+    """rnn_backward then rnn_backward_weights over p = (ut, mask, saved, d_y, d_h, d_c,
+    d_saved, dxp, dh0, dc0, scratch, du, drb)."""
+    rnn_backward(c, batch, <floating*>p[0], <floating*>p[1], <floating*>p[2],
+                 <floating*>p[3], <floating*>p[4], <floating*>p[5], <floating*>p[6],
+                 <floating*>p[7], <floating*>p[8], <floating*>p[9], <floating*>p[10],
+                 n_threads)
+    rnn_backward_weights(c, batch, <floating*>p[2], <floating*>p[7], <floating*>p[10],
+                         <floating*>p[11], <floating*>p[12], n_threads)
+
+
+cdef void _run_pointers(bint backward, bint single, const RnnConfig* c, Py_ssize_t batch,
+                        void** p, int n_threads) noexcept nogil:
+    if backward and single:
+        _backward_pointers(<float*>NULL, c, batch, p, n_threads)
+    elif backward:
+        _backward_pointers(<double*>NULL, c, batch, p, n_threads)
+    elif single:
+        _forward_pointers(<float*>NULL, c, batch, p, n_threads)
+    else:
+        _forward_pointers(<double*>NULL, c, batch, p, n_threads)
+
+
+def _check(name, arr, dtype, shape):
+    if arr is None:
+        return
+    check_array(name, arr, dtype)
+    if arr.shape != shape:
+        raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+
+
+def rnn_forward_np(table, xp, u, h0, c0=None, mask=None, rb=None, int n_threads=1):
+    """Runs rnn_forward; returns (y, h_last, c_last or None, saved)."""
+    cdef RnnConfig c = _read_table(table)
+    check_array("xp", xp, ndim=3)
+    cdef Py_ssize_t batch = xp.shape[0], n = c.units, steps = c.steps
+    dt = xp.dtype
+    _check("xp", xp, dt, (batch, steps, c.gates * n))
+    _check("u", u, dt, (n, c.gates * n))
+    _check("h0", h0, dt, (batch, n))
+    _check("c0", c0, dt, (batch, n))
+    _check("mask", mask, dt, (batch, steps))
+    _check("rb", rb, dt, (3 * n,))
+    if (c0 is None) != (c.cell != RNN_LSTM):
+        raise ValueError("c0 is given for lstm, and only for lstm")
+    y = np.full((batch, steps, n), np.nan, dt)
+    h_last = np.full((batch, n), np.nan, dt)
+    c_last = np.full((batch, n), np.nan, dt) if c.cell == RNN_LSTM else None
+    saved = np.full((batch, steps, c.width), np.nan, dt)
+    scratch = np.full(max(1, batch * rnn_forward_scratch_per_row(&c)), np.nan, dt)
+    cdef void* p[11]
+    for i, a in enumerate((xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch)):
+        p[i] = _ptr(a)
+    cdef bint single = dt == np.float32
+    with nogil:
+        _run_pointers(False, single, &c, batch, p, n_threads)
+    return y, h_last, c_last, saved
+
+
+def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_saved=None,
+                    bint recurrent_bias=False, int n_threads=1):
+    """Runs rnn_backward (given U^T) then rnn_backward_weights; returns (dxp, du, dh0,
+    dc0 or None, drb or None)."""
+    cdef RnnConfig c = _read_table(table)
+    check_array("saved", saved, ndim=3)
+    cdef Py_ssize_t batch = saved.shape[0], n = c.units, steps = c.steps
+    cdef Py_ssize_t gu = c.gates * n
+    dt = saved.dtype
+    _check("saved", saved, dt, (batch, steps, c.width))
+    _check("u", u, dt, (n, gu))
+    _check("mask", mask, dt, (batch, steps))
+    _check("d_y", d_y, dt, (batch, steps, n))
+    _check("d_h", d_h, dt, (batch, n))
+    _check("d_c", d_c, dt, (batch, n))
+    _check("d_saved", d_saved, dt, (batch, steps, c.width))
+    if recurrent_bias and not (c.cell == RNN_GRU and c.reset_after):
+        raise ValueError("a recurrent bias belongs to gru with reset_after only")
+    lstm = c.cell == RNN_LSTM
+    dxp = np.full((batch, steps, gu), np.nan, dt)
+    du = np.full((n, gu), np.nan, dt)
+    dh0 = np.full((batch, n), np.nan, dt)
+    dc0 = np.full((batch, n), np.nan, dt) if lstm else None
+    drb = np.full(3 * n, np.nan, dt) if recurrent_bias else None
+    scratch = np.full(max(1, batch * rnn_backward_scratch_per_row(&c)), np.nan, dt)
+    cdef void* p[13]
+    ut = np.ascontiguousarray(u.T)
+    for i, a in enumerate((ut, mask, saved, d_y, d_h, d_c, d_saved, dxp, dh0, dc0, scratch,
+                           du, drb)):
+        p[i] = _ptr(a)
+    cdef bint single = dt == np.float32
+    with nogil:
+        _run_pointers(True, single, &c, batch, p, n_threads)
+    return dxp, du, dh0, dc0, drb
