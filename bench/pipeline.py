@@ -89,19 +89,21 @@ def available_parallelism():
     return 2 * alone / together
 
 
-def calibrate(data, target_ms):
-    """Repetitions of the augmentation that make one batch cost about target_ms."""
-    data.reps = 1
+def _batch_ms(data):
     data[0]
     start = time.perf_counter()
     for i in range(10):
         data[i]
-    one = (time.perf_counter() - start) / 10
-    data.reps = max(1, round(target_ms / 1e3 / one))
-    start = time.perf_counter()
-    for i in range(10):
-        data[i]
-    return data.reps, (time.perf_counter() - start) / 10 * 1e3
+    return (time.perf_counter() - start) / 10 * 1e3
+
+
+def calibrate(data, target_ms):
+    """Repetitions of the augmentation that make one batch cost about target_ms (a second
+    pass corrects for the gather every batch does once, whatever the repetitions)."""
+    data.reps = 1
+    for _ in range(2):
+        data.reps = max(1, round(data.reps * target_ms / _batch_ms(data)))
+    return data.reps, _batch_ms(data)
 
 
 class CthulhuAugmented(Augmented, cthulhu.utils.Sequence):
