@@ -290,25 +290,40 @@ def print_table(results, labels):
     print("ratio > 1 means cthulhu is faster (throughput ratio; keras/cthulhu for latency).")
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="MLP training throughput benchmark.")
+def benchmark_parser(description):
+    """The flags every training benchmark takes (workload scripts add their own)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--against", choices=["keras"], default=None,
                         help="also run the same workloads in tf-keras")
-    parser.add_argument("--workload", choices=["W1", "W2", "all"], default="all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None,
                         help="thread count for cthulhu and TensorFlow")
     parser.add_argument("--busy", action="store_true",
                         help="run one busy-loop process during the measurements")
-    # Hidden: run only one side (e.g. while the other is unavailable).
-    parser.add_argument("--only", choices=["cthulhu", "keras"], default=None,
-                        help=argparse.SUPPRESS)
+    # Run only one side (e.g. while the other is unavailable).
+    parser.add_argument("--only", choices=["cthulhu", "keras"], default=None)
+    return parser
+
+
+def checked_args(parser, argv=None):
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
     return args
+
+
+def print_header(args):
+    print("python %s, numpy %s, %s cpus, threads=%s, busy=%s, repeats=%d" % (
+        platform.python_version(), np.__version__, os.cpu_count(),
+        args.threads or "default", args.busy, args.repeats))
+
+
+def parse_args(argv=None):
+    parser = benchmark_parser("MLP training throughput benchmark.")
+    parser.add_argument("--workload", choices=["W1", "W2", "all"], default="all")
+    return checked_args(parser, argv)
 
 
 def selected_backends(args):
@@ -348,9 +363,7 @@ def main(argv=None):
     if "keras" in backend_names:
         check_keras_installed()
 
-    print("python %s, numpy %s, %s cpus, threads=%s, busy=%s, repeats=%d" % (
-        platform.python_version(), np.__version__, os.cpu_count(),
-        args.threads or "default", args.busy, args.repeats))
+    print_header(args)
     for name in workload_names:
         print(WORKLOADS[name].describe())
 

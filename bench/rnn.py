@@ -15,9 +15,7 @@ samples per second. The measuring, the busy loop, the table and the backends'
 set-up are bench/mlp.py's.
 """
 
-import argparse
 import os
-import platform
 import sys
 from types import SimpleNamespace
 
@@ -26,9 +24,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mlp  # noqa: E402
 from mlp import (  # noqa: E402
+    benchmark_parser,
     check_keras_installed,
+    checked_args,
     make_backend,
     measure_training,
+    print_header,
     print_table,
     selected_backends,
     start_busy_process,
@@ -80,18 +81,7 @@ class KerasBackend(mlp.KerasBackend):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="imdb_lstm (W4) training throughput.")
-    parser.add_argument("--against", choices=["keras"], default=None)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--busy", action="store_true",
-                        help="run one busy-loop process during the measurements")
-    # Run only one side (the tf-keras figure before cthulhu has the layer, say).
-    parser.add_argument("--only", choices=["cthulhu", "keras"], default=None)
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
-    return args
+    return checked_args(benchmark_parser("imdb_lstm (W4) training throughput."), argv)
 
 
 def main(argv=None):
@@ -99,9 +89,7 @@ def main(argv=None):
     backend_names = selected_backends(args)
     if "keras" in backend_names:
         check_keras_installed()
-    print("python %s, numpy %s, %s cpus, threads=%s, busy=%s, repeats=%d" % (
-        platform.python_version(), np.__version__, os.cpu_count(), args.threads or "default",
-        args.busy, args.repeats))
+    print_header(args)
     print(__doc__.split("\n\n")[3].strip())
     x, y = make_data()
     busy = start_busy_process() if args.busy else None
