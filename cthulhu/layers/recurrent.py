@@ -5,17 +5,16 @@ GrothCell, LaldagorthCell and the layers ShabithKa (SimpleRNN), Groth (GRU) and 
 A cell is any object with ``call(inputs, states) -> (output, new_states)`` and
 ``state_size``; RNN iterates it with K.rnn (unrolled over the known time axis). The
 built-in cells also run a whole sequence at once: the input projection of every timestep is
-one rank-3 GEMM, and the recurrence is the native fused kernel when it is available
-(cthulhu.backend._recurrent_fused), unless recurrent dropout applies (in training) or
-``unroll=True``; otherwise the cell's own recurrence is unrolled. Weights have Keras's
+one rank-3 GEMM, and the recurrence is the native fused kernel
+(cthulhu.backend._recurrent_fused), unless recurrent dropout applies (in training),
+``unroll=True`` or an activation is not one the kernel knows; then the cell's own
+recurrence is unrolled. Weights have Keras's
 layout and order: kernel (input_dim, G*units), recurrent_kernel (units, G*units), bias;
 gates i, f, c, o (LSTM) and z, r, h (GRU).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 from typing import Any, Optional
 
@@ -43,11 +42,9 @@ def _tensor(x: Any) -> K.Tensor:
 
 
 def _fused_rnn() -> Any:
-    """The native whole-sequence recurrence, when this build has it."""
-    name = "cthulhu.backend._recurrent_fused"
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name).fused_rnn
+    """The native whole-sequence recurrence (a function, so that tests can stand in)."""
+    from cthulhu.backend._recurrent_fused import fused_rnn
+    return fused_rnn
 
 
 def zeros_state(x: K.Tensor, shape: tuple) -> K.Tensor:

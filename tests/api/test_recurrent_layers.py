@@ -752,3 +752,35 @@ def test_matches_tf_keras(name):
     model = Lump(x_in, make()(Masking()(x_in)))
     model.set_weights(_golden_weights([w.shape for w in model.get_weights()], seed))
     np.testing.assert_allclose(model.predict(_golden_input()), want, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: layers.ShabithKa(3, **kw),
+    lambda **kw: layers.Groth(3, **kw),
+    lambda **kw: layers.Groth(3, reset_after=True, recurrent_activation="sigmoid", **kw),
+    lambda **kw: layers.Laldagorth(3, **kw),
+])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_fused_kernel_agrees_with_the_unrolled_cell(make, go_backwards):
+    """The native whole-sequence kernel against the cell's own unrolled recurrence (unroll
+    =True): outputs, states, and the weights after one training step, with masks."""
+    x, _ = _masked_data()
+    target = _data((3, 4, 3), seed=5)
+
+    def build(unroll):
+        inp = Input((4, 2))
+        out = make(return_sequences=True, go_backwards=go_backwards, unroll=unroll)(
+            Masking(0.0)(inp))
+        model = Lump(inp, out)
+        model.conjure(cthulhu.optimizers.SGD(0.5), "mse")
+        return model
+
+    fused, unrolled = build(False), build(True)
+    unrolled.set_weights(fused.get_weights())
+    np.testing.assert_allclose(fused.predict(x), unrolled.predict(x), rtol=1e-5, atol=1e-6)
+    assert fused.train_on_batch(x, target) == pytest.approx(
+        unrolled.train_on_batch(x, target), rel=1e-5)
+    for a, b in zip(fused.get_weights(), unrolled.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert "rnn_forward" in fused.plan_summary("train", 3)
+    assert "rnn_forward" not in unrolled.plan_summary("train", 3)
