@@ -15,7 +15,7 @@ from libc.string cimport memcpy, memset
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, col_sum
 from cthulhu._kernels.blas cimport gemm, gemm_threaded
-from cthulhu._kernels.codes cimport ACT_SIGMOID, ACT_TANH
+from cthulhu._kernels.codes cimport ACT_HARD_SIGMOID, ACT_SIGMOID, ACT_TANH
 
 import numpy as np
 
@@ -346,6 +346,41 @@ cdef extern from *:
         }
     }
 
+    /* One row of one step of the lstm backward in a single pass over the units (float32,
+       activation tanh, recurrent activation sigmoid or, with hard, hard_sigmoid): the
+       same formulas as _lstm_bwd_row, which runs them as a dozen spans; its comments
+       name the arguments. */
+    __attribute__((target("avx2,fma")))
+    static void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep,
+                                   const float* __restrict s, const float* __restrict cs,
+                                   const float* __restrict cy, float* __restrict dx,
+                                   float* __restrict dh, float* __restrict dc,
+                                   float* __restrict yc) {
+        const float keep = 1.0f - mf;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            const float i = s[j], f = s[n + j], g = s[2 * n + j], o = s[3 * n + j];
+            const float cp = s[5 * n + j], tc = s[6 * n + j];
+            const float gy = cy[j] + yc[j];
+            const float dhn = mf * (dh[j] + gy);
+            const float dcn = mf * dc[j] + (dhn * o + cs[6 * n + j]) * (1.0f - tc * tc);
+            const float di = dcn * g + cs[j], df = dcn * cp + cs[n + j];
+            const float dout = dhn * tc + cs[3 * n + j];
+            yc[j] = ykeep * gy;
+            dh[j] = keep * dh[j] + cs[4 * n + j];
+            dc[j] = keep * dc[j] + dcn * f + cs[5 * n + j];
+            if (hard) {
+                dx[j] = (i > 0.0f && i < 1.0f) ? di * 0.2f : 0.0f;
+                dx[n + j] = (f > 0.0f && f < 1.0f) ? df * 0.2f : 0.0f;
+                dx[3 * n + j] = (o > 0.0f && o < 1.0f) ? dout * 0.2f : 0.0f;
+            } else {
+                dx[j] = di * (i * (1.0f - i));
+                dx[n + j] = df * (f * (1.0f - f));
+                dx[3 * n + j] = dout * (o * (1.0f - o));
+            }
+            dx[2 * n + j] = (dcn * i + cs[2 * n + j]) * (1.0f - g * g);
+        }
+    }
+
     static int rnn_fast_kernel_available(void) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -358,6 +393,9 @@ cdef extern from *:
                            float* bp, Py_ssize_t ps) {}
     static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {}
     static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {}
+    static void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep,
+                                   const float* s, const float* cs, const float* cy,
+                                   float* dx, float* dh, float* dc, float* yc) {}
     static int rnn_fast_kernel_available(void) { return 0; }
     #endif
     """
@@ -368,6 +406,9 @@ cdef extern from *:
                     Py_ssize_t ps) noexcept nogil
     void rnn_tanhf(Py_ssize_t n, const float* x, float* y) noexcept nogil
     void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) noexcept nogil
+    void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep, const float* s,
+                            const float* cs, const float* cy, float* dx, float* dh,
+                            float* dc, float* yc) noexcept nogil
     int rnn_fast_kernel_available() noexcept nogil
 
 cdef bint _FAST = rnn_fast_kernel_available()
@@ -709,6 +750,12 @@ cdef void _lstm_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
     cdef Py_ssize_t n = c.units, j
     cdef const floating* tc = s + 6 * n
     cdef floating keep = 1 - mf
+    if floating is float:
+        if _FAST and c.act == ACT_TANH and (c.ract == ACT_SIGMOID
+                                            or c.ract == ACT_HARD_SIGMOID):
+            rnn_lstm_bwd_row_f(n, c.ract == ACT_HARD_SIGMOID, mf, ykeep, s, cs, cy, dx, dh,
+                               dc, yc)
+            return
     _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
     _mul_add(n, tmp, tc, cs + 3 * n, post + 3 * n)       # d o
     _mul_add(n, tmp, s + 3 * n, cs + 6 * n, post)        # d act(c_new), for now
