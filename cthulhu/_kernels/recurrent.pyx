@@ -26,9 +26,11 @@ cnp.import_array()
 
 # The per-step products are small (a part's rows x u x G*u): BLAS would pack U again at every
 # step. With AVX2 and FMA (checked at run time) float32 uses a kernel that reads U (or U^T)
-# in place: tiles of 4 rows x 16 columns of C in registers, one FMA per row and 8 columns per
-# step of k. Every element is the same sequential sum over k whatever the tiling, so the
-# results do not depend on how the batch is cut. float64 and other CPUs use BLAS.
+# packed once per call in 16-column panels (the `pack` buffer) and the step's rows packed
+# per k-block: tiles of 6 rows x 16 columns of C in registers, one FMA per row and 8 columns
+# per step of k. Every element sums each k-block in order and adds it to C, whatever the
+# tiling, so the results do not depend on how the batch is cut. float64 and other CPUs use
+# BLAS.
 cdef extern from *:
     """
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
