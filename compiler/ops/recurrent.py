@@ -258,8 +258,9 @@ def config_table(attrs: dict, steps: int) -> np.ndarray:
 
 
 def _table_and_scratch(lowerer, attrs: dict, saved: Value, backward: bool
-                       ) -> tuple[Value, Value]:
-    """The config table (a constant) and an arena scratch sized by the kernels."""
+                       ) -> tuple[Value, Value, Value]:
+    """The config table (a constant), an arena scratch sized by the kernels and the
+    kernels' pack buffer (the recurrent kernel in the per-step GEMM's layout)."""
     kernels = importlib.import_module("cthulhu._kernels.recurrent")
     steps = saved.shape[1]
     assert steps is not None
@@ -267,7 +268,8 @@ def _table_and_scratch(lowerer, attrs: dict, saved: Value, backward: bool
     table_value = Value((len(table),), "int64")
     lowerer.constant_array(table_value, table)
     per_row = kernels.scratch_per_row_np(table)[int(backward)]
-    return table_value, Value(saved.shape[:1] + (per_row,), saved.dtype)
+    pack = Value((kernels.pack_size_np(table),), saved.dtype)
+    return table_value, Value(saved.shape[:1] + (per_row,), saved.dtype), pack
 
 
 def _ptr(v: Optional[Value]) -> Field:
@@ -347,14 +349,14 @@ def _lower(lowerer, node: Node) -> None:
     outs = list(node.outputs)
     y, h_last, saved = outs[0], outs[1], outs[-1]
     c_last = outs[2] if _lstm(node.attrs) else None
-    table, scratch = _table_and_scratch(lowerer, node.attrs, saved, backward=False)
+    table, scratch, pack = _table_and_scratch(lowerer, node.attrs, saved, backward=False)
     fields: list[Field] = [Buf(table), dims(saved.shape[:1])]
     fields += [_ptr(named.get(name)) for name in ("xp", "recurrent_kernel", "h0", "c0", "mask",
                                                   "recurrent_bias")]
-    fields += [Buf(y), Buf(h_last), _ptr(c_last), Buf(saved), Buf(scratch)]
+    fields += [Buf(y), Buf(h_last), _ptr(c_last), Buf(saved), Buf(scratch), Buf(pack)]
     flops, per_row = _flops(node.attrs, saved)
     lowerer.calls.append(Call("rnn_forward", y.dtype, fields, list(node.inputs) + [table],
-                              outs + [scratch], flops=flops, flops_per_row=per_row))
+                              outs + [scratch, pack], flops=flops, flops_per_row=per_row))
 
 
 # ---- rnn_sequence_grad ------------------------------------------------------------------
@@ -408,15 +410,15 @@ def _grad_lower(lowerer, node: Node) -> None:
     dxp, dkernel, dh0 = outs[:3]
     dc0 = outs[3] if _lstm(attrs) else None
     drb = outs[-1] if attrs["recurrent_bias"] else None
-    table, scratch = _table_and_scratch(lowerer, attrs, saved, backward=True)
+    table, scratch, pack = _table_and_scratch(lowerer, attrs, saved, backward=True)
     batch = dims(saved.shape[:1])
     flops, per_row = _flops(attrs, saved)
     fields: list[Field] = [Buf(table), batch, Buf(kernel_t), _ptr(named.get("mask")),
                            Buf(saved)]
     fields += [_ptr(named.get(f"d_{name}")) for name in SEEDS]
-    fields += [Buf(dxp), Buf(dh0), _ptr(dc0), Buf(scratch)]
+    fields += [Buf(dxp), Buf(dh0), _ptr(dc0), Buf(scratch), Buf(pack)]
     lowerer.calls.append(Call("rnn_backward", dxp.dtype, fields, list(node.inputs) + [table],
-                              [dxp, dh0] + ([dc0] if dc0 is not None else []) + [scratch],
+                              [dxp, dh0] + ([dc0] if dc0 is not None else []) + [scratch, pack],
                               flops=flops, flops_per_row=per_row))
     lowerer.calls.append(Call("rnn_backward_weights", dxp.dtype,
                               [Buf(table), batch, Buf(saved), Buf(dxp), Buf(scratch),

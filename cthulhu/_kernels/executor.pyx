@@ -260,8 +260,8 @@ cdef void exec_bn_infer_grad(floating* tag, const int64_t* f, const double* cons
 
 cdef void exec_rnn(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) noexcept nogil:
     # f[0]: config table (int64, see recurrent.pxd), f[1]: batch (dim); then
-    # rnn_forward: XP, U, H0, C0, MASK, RB, Y, H_LAST, C_LAST, SAVED, SCRATCH;
-    # rnn_backward: U, MASK, SAVED, D_Y, D_H, D_C, D_SAVED, DXP, DH0, DC0, SCRATCH;
+    # rnn_forward: XP, U, H0, C0, MASK, RB, Y, H_LAST, C_LAST, SAVED, SCRATCH, PACK;
+    # rnn_backward: U, MASK, SAVED, D_Y, D_H, D_C, D_SAVED, DXP, DH0, DC0, SCRATCH, PACK;
     # rnn_backward_weights: SAVED, DXP, SCRATCH, DU, DRB. Absent buffers are 0.
     cdef RnnConfig c
     cdef Py_ssize_t batch = dim(f[1], n)
@@ -273,14 +273,15 @@ cdef void exec_rnn(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) no
                     <const floating*>addr(f[4]), <const floating*>addr(f[5]),
                     <const floating*>addr(f[6]), <const floating*>addr(f[7]),
                     <floating*>addr(f[8]), <floating*>addr(f[9]), <floating*>addr(f[10]),
-                    <floating*>addr(f[11]), <floating*>addr(f[12]), nt)
+                    <floating*>addr(f[11]), <floating*>addr(f[12]), <floating*>addr(f[13]),
+                    nt)
     elif op == OP_RNN_BWD:
         rnn_backward(&c, batch, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
                      <const floating*>addr(f[4]), <const floating*>addr(f[5]),
                      <const floating*>addr(f[6]), <const floating*>addr(f[7]),
                      <const floating*>addr(f[8]), <floating*>addr(f[9]),
                      <floating*>addr(f[10]), <floating*>addr(f[11]), <floating*>addr(f[12]),
-                     nt)
+                     <floating*>addr(f[13]), nt)
     else:
         rnn_backward_weights(&c, batch, <const floating*>addr(f[2]),
                              <const floating*>addr(f[3]), <floating*>addr(f[4]),

@@ -49,6 +49,10 @@ cdef void rnn_config(const int64_t* table, RnnConfig* c) noexcept nogil
 # (one scratch shared by the two calls). The compiler sizes its arena buffers from these.
 cdef Py_ssize_t rnn_forward_scratch_per_row(const RnnConfig* c) noexcept nogil
 cdef Py_ssize_t rnn_backward_scratch_per_row(const RnnConfig* c) noexcept nogil
+# Elements of the `pack` buffer of rnn_forward and of rnn_backward (G*u*u, whatever the
+# batch): the recurrent kernel (U, or U^T) in the layout of the float32 per-step kernel,
+# written at the start of each call.
+cdef Py_ssize_t rnn_pack_size(const RnnConfig* c) noexcept nogil
 
 # Forward: writes y, h_last, c_last (lstm), saved. c0 / c_last only for lstm; rb (3u, gru
 # reset_after only) may be NULL.
@@ -56,7 +60,7 @@ cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
                       const floating* u, const floating* h0, const floating* c0,
                       const floating* mask, const floating* rb, floating* y,
                       floating* h_last, floating* c_last, floating* saved, floating* scratch,
-                      int n_threads) noexcept nogil
+                      floating* pack, int n_threads) noexcept nogil
 
 # Backward through time, given ut = U^T (G*u, u) and the cotangents of the forward outputs
 # (any may be NULL: zero):
@@ -66,7 +70,7 @@ cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
                        const floating* mask, const floating* saved, const floating* d_y,
                        const floating* d_h, const floating* d_c, const floating* d_saved,
                        floating* dxp, floating* dh0, floating* dc0, floating* scratch,
-                       int n_threads) noexcept nogil
+                       floating* pack, int n_threads) noexcept nogil
 
 # After rnn_backward (same scratch): du (u, G*u) as one GEMM over all B * T rows of the
 # saved states, and drb (3u, gru reset_after; NULL: not wanted) as column sums.

@@ -15,7 +15,7 @@ from libc.string cimport memcpy, memset
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, col_sum
 from cthulhu._kernels.blas cimport gemm, gemm_threaded
-from cthulhu._kernels.codes cimport ACT_SIGMOID, ACT_TANH
+from cthulhu._kernels.codes cimport ACT_HARD_SIGMOID, ACT_SIGMOID, ACT_TANH
 
 import numpy as np
 
@@ -26,84 +26,307 @@ cnp.import_array()
 
 # The per-step products are small (a part's rows x u x G*u): BLAS would pack U again at every
 # step. With AVX2 and FMA (checked at run time) float32 uses a kernel that reads U (or U^T)
-# in place: tiles of 4 rows x 16 columns of C in registers, one FMA per row and 8 columns per
-# step of k. Every element is the same sequential sum over k whatever the tiling, so the
-# results do not depend on how the batch is cut. float64 and other CPUs use BLAS.
+# packed once per call in 16-column panels (the `pack` buffer) and the step's rows packed
+# per k-block: tiles of 6 rows x 16 columns of C in registers, one FMA per row and 8 columns
+# per step of k. Every element sums each k-block in order and adds it to C, whatever the
+# tiling, so the results do not depend on how the batch is cut. float64 and other CPUs use
+# BLAS.
 cdef extern from *:
     """
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #include <immintrin.h>
 
+    /* One tile of MR rows x 16 columns of c in registers (2 * MR accumulators; MR = 6 leaves
+       room for the two panel vectors and the broadcast in the 16 ymm registers): a is
+       packed (MR rows of k, contiguous), bp one packed 16-column panel (k rows of 16). */
     __attribute__((target("avx2,fma")))
-    static void rnn_tile4(Py_ssize_t k, const float* a, Py_ssize_t lda, const float* b,
-                          Py_ssize_t ldb, float* c, Py_ssize_t ldc, int acc) {
-        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
-        __m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    static void rnn_tile_1(Py_ssize_t k, const float* a, const float* bp, float* c,
+                           Py_ssize_t ldc, int acc) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 c00 = zero, c01 = zero;
+        __m256 x;
         for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
-            const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
-            __m256 x = _mm256_broadcast_ss(a + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + lda + p);
-            c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-            x = _mm256_broadcast_ss(a + 2 * lda + p);
-            c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-            x = _mm256_broadcast_ss(a + 3 * lda + p);
-            c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
+            x = _mm256_broadcast_ss(a + 0 * k + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
         }
         if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 8));
-            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + ldc));
-            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + ldc + 8));
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
+        }
+        _mm256_storeu_ps(c + 0 * ldc, c00);
+        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile_2(Py_ssize_t k, const float* a, const float* bp, float* c,
+                           Py_ssize_t ldc, int acc) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero;
+        __m256 x;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
+            x = _mm256_broadcast_ss(a + 0 * k + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + 1 * k + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+        }
+        if (acc) {
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
+        }
+        _mm256_storeu_ps(c + 0 * ldc, c00);
+        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+        _mm256_storeu_ps(c + 1 * ldc, c10);
+        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile_3(Py_ssize_t k, const float* a, const float* bp, float* c,
+                           Py_ssize_t ldc, int acc) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero;
+        __m256 x;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
+            x = _mm256_broadcast_ss(a + 0 * k + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + 1 * k + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a + 2 * k + p);
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+        }
+        if (acc) {
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
+            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
+            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
+        }
+        _mm256_storeu_ps(c + 0 * ldc, c00);
+        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+        _mm256_storeu_ps(c + 1 * ldc, c10);
+        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+        _mm256_storeu_ps(c + 2 * ldc, c20);
+        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile_4(Py_ssize_t k, const float* a, const float* bp, float* c,
+                           Py_ssize_t ldc, int acc) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero,
+               c30 = zero, c31 = zero;
+        __m256 x;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
+            x = _mm256_broadcast_ss(a + 0 * k + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + 1 * k + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a + 2 * k + p);
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(a + 3 * k + p);
+            c30 = _mm256_fmadd_ps(x, b0, c30);
+            c31 = _mm256_fmadd_ps(x, b1, c31);
+        }
+        if (acc) {
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
             c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
             c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
             c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
             c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
         }
-        _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01);
-        _mm256_storeu_ps(c + ldc, c10); _mm256_storeu_ps(c + ldc + 8, c11);
-        _mm256_storeu_ps(c + 2 * ldc, c20); _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-        _mm256_storeu_ps(c + 3 * ldc, c30); _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+        _mm256_storeu_ps(c + 0 * ldc, c00);
+        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+        _mm256_storeu_ps(c + 1 * ldc, c10);
+        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+        _mm256_storeu_ps(c + 2 * ldc, c20);
+        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+        _mm256_storeu_ps(c + 3 * ldc, c30);
+        _mm256_storeu_ps(c + 3 * ldc + 8, c31);
     }
 
     __attribute__((target("avx2,fma")))
-    static void rnn_tile1(Py_ssize_t k, const float* a, const float* b, Py_ssize_t ldb,
-                          float* c, int acc) {
-        __m256 c0 = _mm256_setzero_ps(), c1 = c0;
+    static void rnn_tile_5(Py_ssize_t k, const float* a, const float* bp, float* c,
+                           Py_ssize_t ldc, int acc) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero,
+               c30 = zero, c31 = zero, c40 = zero, c41 = zero;
+        __m256 x;
         for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 x = _mm256_broadcast_ss(a + p);
-            c0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * ldb), c0);
-            c1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + p * ldb + 8), c1);
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
+            x = _mm256_broadcast_ss(a + 0 * k + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + 1 * k + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a + 2 * k + p);
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(a + 3 * k + p);
+            c30 = _mm256_fmadd_ps(x, b0, c30);
+            c31 = _mm256_fmadd_ps(x, b1, c31);
+            x = _mm256_broadcast_ss(a + 4 * k + p);
+            c40 = _mm256_fmadd_ps(x, b0, c40);
+            c41 = _mm256_fmadd_ps(x, b1, c41);
         }
         if (acc) {
-            c0 = _mm256_add_ps(c0, _mm256_loadu_ps(c));
-            c1 = _mm256_add_ps(c1, _mm256_loadu_ps(c + 8));
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
+            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
+            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
+            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
+            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
+            c40 = _mm256_add_ps(c40, _mm256_loadu_ps(c + 4 * ldc));
+            c41 = _mm256_add_ps(c41, _mm256_loadu_ps(c + 4 * ldc + 8));
         }
-        _mm256_storeu_ps(c, c0); _mm256_storeu_ps(c + 8, c1);
+        _mm256_storeu_ps(c + 0 * ldc, c00);
+        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+        _mm256_storeu_ps(c + 1 * ldc, c10);
+        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+        _mm256_storeu_ps(c + 2 * ldc, c20);
+        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+        _mm256_storeu_ps(c + 3 * ldc, c30);
+        _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+        _mm256_storeu_ps(c + 4 * ldc, c40);
+        _mm256_storeu_ps(c + 4 * ldc + 8, c41);
     }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_tile_6(Py_ssize_t k, const float* a, const float* bp, float* c,
+                           Py_ssize_t ldc, int acc) {
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero,
+               c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
+        __m256 x;
+        for (Py_ssize_t p = 0; p < k; p++) {
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
+            x = _mm256_broadcast_ss(a + 0 * k + p);
+            c00 = _mm256_fmadd_ps(x, b0, c00);
+            c01 = _mm256_fmadd_ps(x, b1, c01);
+            x = _mm256_broadcast_ss(a + 1 * k + p);
+            c10 = _mm256_fmadd_ps(x, b0, c10);
+            c11 = _mm256_fmadd_ps(x, b1, c11);
+            x = _mm256_broadcast_ss(a + 2 * k + p);
+            c20 = _mm256_fmadd_ps(x, b0, c20);
+            c21 = _mm256_fmadd_ps(x, b1, c21);
+            x = _mm256_broadcast_ss(a + 3 * k + p);
+            c30 = _mm256_fmadd_ps(x, b0, c30);
+            c31 = _mm256_fmadd_ps(x, b1, c31);
+            x = _mm256_broadcast_ss(a + 4 * k + p);
+            c40 = _mm256_fmadd_ps(x, b0, c40);
+            c41 = _mm256_fmadd_ps(x, b1, c41);
+            x = _mm256_broadcast_ss(a + 5 * k + p);
+            c50 = _mm256_fmadd_ps(x, b0, c50);
+            c51 = _mm256_fmadd_ps(x, b1, c51);
+        }
+        if (acc) {
+            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
+            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
+            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
+            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
+            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
+            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
+            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
+            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
+            c40 = _mm256_add_ps(c40, _mm256_loadu_ps(c + 4 * ldc));
+            c41 = _mm256_add_ps(c41, _mm256_loadu_ps(c + 4 * ldc + 8));
+            c50 = _mm256_add_ps(c50, _mm256_loadu_ps(c + 5 * ldc));
+            c51 = _mm256_add_ps(c51, _mm256_loadu_ps(c + 5 * ldc + 8));
+        }
+        _mm256_storeu_ps(c + 0 * ldc, c00);
+        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+        _mm256_storeu_ps(c + 1 * ldc, c10);
+        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+        _mm256_storeu_ps(c + 2 * ldc, c20);
+        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+        _mm256_storeu_ps(c + 3 * ldc, c30);
+        _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+        _mm256_storeu_ps(c + 4 * ldc, c40);
+        _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+        _mm256_storeu_ps(c + 5 * ldc, c50);
+        _mm256_storeu_ps(c + 5 * ldc + 8, c51);
+    }
+
+    /* The 16-column panels of b (k x n, row-major): panel q holds columns 16q .. 16q+15,
+       k rows of 16 contiguous floats, panels `ps` floats apart (ps >= 16 * k). Columns
+       past the last full panel are not packed. */
+    static void rnn_pack_b(Py_ssize_t k, Py_ssize_t n, const float* b, Py_ssize_t ldb,
+                           float* bp, Py_ssize_t ps) {
+        for (Py_ssize_t q = 0; q < n / 16; q++)
+            for (Py_ssize_t p = 0; p < k; p++)
+                memcpy(bp + q * ps + 16 * p, b + p * ldb + 16 * q, 16 * sizeof(float));
+    }
+
+    #define RNN_KC 128
+    #define RNN_MR 6
 
     __attribute__((target("avx2,fma")))
     static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
-                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
-                             Py_ssize_t ldc, int acc) {
-        /* c = (acc ? c : 0) + a @ b, all row-major. Column blocks outside, so a 16-column
-           panel of b stays in L1 while the row tiles pass over it. */
+                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, const float* bp,
+                             Py_ssize_t ps, float* ap, float* c, Py_ssize_t ldc, int acc) {
+        /* c = (acc ? c : 0) + a @ b, all row-major; bp: b's panels (rnn_pack_b, panel
+           stride ps), ap: room for m * min(k, RNN_KC) floats. Blocks of RNN_KC along k,
+           each packing its slice of a's rows contiguously, then the panels outside and
+           the row tiles inside, so that a panel's slice and the packed rows stay in L1
+           (a's rows and b's rows are often 4 KiB apart and would fight for a few L1
+           sets). Each element sums its block's products in k order, then adds them to c:
+           the same whatever m and the tiling, so the results do not depend on how the
+           batch is cut. */
         const Py_ssize_t n16 = n - n % 16;
-        for (Py_ssize_t j = 0; j < n16; j += 16) {
-            Py_ssize_t i = 0;
-            for (; i + 4 <= m; i += 4)
-                rnn_tile4(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, acc);
-            for (; i < m; i++)
-                rnn_tile1(k, a + i * lda, b + j, ldb, c + i * ldc + j, acc);
-        }
-        for (Py_ssize_t i = 0; i < m; i++)
-            for (Py_ssize_t j = n16; j < n; j++) {
-                float s = 0.0f;
-                for (Py_ssize_t p = 0; p < k; p++)
-                    s = __builtin_fmaf(a[i * lda + p], b[p * ldb + j], s);
-                c[i * ldc + j] = acc ? c[i * ldc + j] + s : s;
+        for (Py_ssize_t k0 = 0; k0 < k; k0 += RNN_KC) {
+            const Py_ssize_t kc = k - k0 < RNN_KC ? k - k0 : RNN_KC;
+            const int add = acc || k0 > 0;
+            for (Py_ssize_t i = 0; i < m; i++)
+                memcpy(ap + i * kc, a + i * lda + k0, kc * sizeof(float));
+            for (Py_ssize_t j = 0; j < n16; j += 16) {
+                const float* panel = bp + (j / 16) * ps + 16 * k0;
+                Py_ssize_t i = 0;
+                for (; i + RNN_MR <= m; i += RNN_MR)
+                    rnn_tile_6(kc, ap + i * kc, panel, c + i * ldc + j, ldc, add);
+                float* ci = c + i * ldc + j;
+                switch (m - i) {
+                    case 5: rnn_tile_5(kc, ap + i * kc, panel, ci, ldc, add); break;
+                    case 4: rnn_tile_4(kc, ap + i * kc, panel, ci, ldc, add); break;
+                    case 3: rnn_tile_3(kc, ap + i * kc, panel, ci, ldc, add); break;
+                    case 2: rnn_tile_2(kc, ap + i * kc, panel, ci, ldc, add); break;
+                    case 1: rnn_tile_1(kc, ap + i * kc, panel, ci, ldc, add); break;
+                    default: break;
+                }
             }
+            for (Py_ssize_t i = 0; i < m; i++)
+                for (Py_ssize_t j = n16; j < n; j++) {
+                    float s = 0.0f;
+                    for (Py_ssize_t p = k0; p < k0 + kc; p++)
+                        s = __builtin_fmaf(a[i * lda + p], b[p * ldb + j], s);
+                    c[i * ldc + j] = add ? c[i * ldc + j] + s : s;
+                }
+        }
     }
 
     /* tanh and sigmoid over a span with 8-wide vectors: the same formulas as
@@ -125,24 +348,69 @@ cdef extern from *:
         }
     }
 
+    /* One row of one step of the lstm backward in a single pass over the units (float32,
+       activation tanh, recurrent activation sigmoid or, with hard, hard_sigmoid): the
+       same formulas as _lstm_bwd_row, which runs them as a dozen spans; its comments
+       name the arguments. */
+    __attribute__((target("avx2,fma")))
+    static void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep,
+                                   const float* __restrict s, const float* __restrict cs,
+                                   const float* __restrict cy, float* __restrict dx,
+                                   float* __restrict dh, float* __restrict dc,
+                                   float* __restrict yc) {
+        const float keep = 1.0f - mf;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            const float i = s[j], f = s[n + j], g = s[2 * n + j], o = s[3 * n + j];
+            const float cp = s[5 * n + j], tc = s[6 * n + j];
+            const float gy = cy[j] + yc[j];
+            const float dhn = mf * (dh[j] + gy);
+            const float dcn = mf * dc[j] + (dhn * o + cs[6 * n + j]) * (1.0f - tc * tc);
+            const float di = dcn * g + cs[j], df = dcn * cp + cs[n + j];
+            const float dout = dhn * tc + cs[3 * n + j];
+            yc[j] = ykeep * gy;
+            dh[j] = keep * dh[j] + cs[4 * n + j];
+            dc[j] = keep * dc[j] + dcn * f + cs[5 * n + j];
+            if (hard) {
+                dx[j] = (i > 0.0f && i < 1.0f) ? di * 0.2f : 0.0f;
+                dx[n + j] = (f > 0.0f && f < 1.0f) ? df * 0.2f : 0.0f;
+                dx[3 * n + j] = (o > 0.0f && o < 1.0f) ? dout * 0.2f : 0.0f;
+            } else {
+                dx[j] = di * (i * (1.0f - i));
+                dx[n + j] = df * (f * (1.0f - f));
+                dx[3 * n + j] = dout * (o * (1.0f - o));
+            }
+            dx[2 * n + j] = (dcn * i + cs[2 * n + j]) * (1.0f - g * g);
+        }
+    }
+
     static int rnn_fast_kernel_available(void) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
     #else
     static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
-                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
-                             Py_ssize_t ldc, int acc) {}
+                             Py_ssize_t lda, const float* b, Py_ssize_t ldb, const float* bp,
+                             Py_ssize_t ps, float* ap, float* c, Py_ssize_t ldc, int acc) {}
+    static void rnn_pack_b(Py_ssize_t k, Py_ssize_t n, const float* b, Py_ssize_t ldb,
+                           float* bp, Py_ssize_t ps) {}
     static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {}
     static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {}
+    static void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep,
+                                   const float* s, const float* cs, const float* cy,
+                                   float* dx, float* dh, float* dc, float* yc) {}
     static int rnn_fast_kernel_available(void) { return 0; }
     #endif
     """
     void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
-                      Py_ssize_t lda, const float* b, Py_ssize_t ldb, float* c,
-                      Py_ssize_t ldc, int acc) noexcept nogil
+                      Py_ssize_t lda, const float* b, Py_ssize_t ldb, const float* bp,
+                      Py_ssize_t ps, float* ap, float* c, Py_ssize_t ldc, int acc) noexcept nogil
+    void rnn_pack_b(Py_ssize_t k, Py_ssize_t n, const float* b, Py_ssize_t ldb, float* bp,
+                    Py_ssize_t ps) noexcept nogil
     void rnn_tanhf(Py_ssize_t n, const float* x, float* y) noexcept nogil
     void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) noexcept nogil
+    void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep, const float* s,
+                            const float* cs, const float* cy, float* dx, float* dh,
+                            float* dc, float* yc) noexcept nogil
     int rnn_fast_kernel_available() noexcept nogil
 
 cdef bint _FAST = rnn_fast_kernel_available()
@@ -161,15 +429,30 @@ cdef inline void _act(int act, Py_ssize_t n, const floating* x, floating* y) noe
 
 
 cdef inline void _gemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
-                          Py_ssize_t lda, const floating* b, Py_ssize_t ldb, bint acc,
+                          Py_ssize_t lda, const floating* b, Py_ssize_t ldb,
+                          const floating* bp, Py_ssize_t ps, floating* ap, bint acc,
                           floating* c, Py_ssize_t ldc) noexcept nogil:
-    """c = (acc ? c : 0) + a @ b (row-major, no transposes)."""
+    """c = (acc ? c : 0) + a @ b (row-major, no transposes). The float32 fast kernel also
+    reads bp, b's packed panels (_pack, panel stride ps), and packs a's rows into ap
+    (m * min(k, 128) elements)."""
     if floating is float:
         if _FAST:
-            rnn_sgemm_nn(m, n, k, a, lda, b, ldb, c, ldc, acc)
+            rnn_sgemm_nn(m, n, k, a, lda, b, ldb, bp, ps, ap, c, ldc, acc)
             return
     gemm(False, False, m, n, k, <floating>1.0, a, lda, b, ldb, <floating>(1.0 if acc else 0.0),
          c, ldc)
+
+
+cdef inline void _pack(Py_ssize_t k, Py_ssize_t n, const floating* b, Py_ssize_t ldb,
+                       floating* bp, Py_ssize_t ps) noexcept nogil:
+    """b's 16-column panels for the float32 fast kernel (nothing otherwise)."""
+    if floating is float:
+        if _FAST:
+            rnn_pack_b(k, n, b, ldb, bp, ps)
+
+
+cdef Py_ssize_t rnn_pack_size(const RnnConfig* c) noexcept nogil:
+    return c.gates * c.units * c.units
 
 
 cdef void rnn_config(const int64_t* t, RnnConfig* c) noexcept nogil:
@@ -190,15 +473,17 @@ cdef void rnn_config(const int64_t* t, RnnConfig* c) noexcept nogil:
 
 
 cdef Py_ssize_t rnn_forward_scratch_per_row(const RnnConfig* c) noexcept nogil:
-    return c.gates * c.units          # the GEMM output h_prev @ U of each row
+    # the GEMM output h_prev @ U of each row, then the GEMM's packed rows (at most G*u)
+    return 2 * c.gates * c.units
 
 
 cdef Py_ssize_t rnn_backward_scratch_per_row(const RnnConfig* c) noexcept nogil:
     # [dRec_h (B, T, u): GRU reset_after's recurrent gradient r * dpre_h, read again by
     # rnn_backward_weights] then each part's area, at its first row times _area_row: a zero
     # row (W: the cotangents that are absent), then per row dh, dc, the carried output
-    # gradient, a temporary (u each) and the gates' gradients before their activations
-    # (G*u <= 4u). rnn_backward_weights reuses the start of the areas (3u).
+    # gradient, a temporary (u each), the gates' gradients before their activations
+    # (G*u <= 4u) and the GEMM's packed rows (G*u). rnn_backward_weights reuses the start
+    # of the areas (3u).
     cdef Py_ssize_t n = _area_row(c)
     if c.cell == RNN_GRU and c.reset_after:
         n += c.steps * c.units
@@ -206,7 +491,7 @@ cdef Py_ssize_t rnn_backward_scratch_per_row(const RnnConfig* c) noexcept nogil:
 
 
 cdef inline Py_ssize_t _area_row(const RnnConfig* c) noexcept nogil:
-    return 8 * c.units + c.width
+    return 8 * c.units + c.width + c.gates * c.units
 
 
 cdef inline Py_ssize_t _parts(Py_ssize_t batch) noexcept nogil:
@@ -328,7 +613,7 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
                         const floating* u, const floating* h0, const floating* c0,
                         const floating* mask, const floating* rb, floating* y,
                         floating* h_last, floating* c_last, floating* saved,
-                        floating* rec) noexcept nogil:
+                        floating* rec, const floating* bp) noexcept nogil:
     cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width, steps = c.steps
     cdef Py_ssize_t ldx = steps * gu, lds = steps * w, ldy = steps * n
     cdef Py_ssize_t k, t, tn, r, t0 = steps - 1 if c.go_backwards else 0
@@ -339,6 +624,7 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
     cdef floating* c_dst = NULL
     cdef const floating* x
     cdef floating* rc
+    cdef floating* ap = rec + rows * gu
     for r in range(rows):
         memcpy(saved + r * lds + t0 * w + gu, h0 + r * n, n * sizeof(floating))
         if c.cell == RNN_LSTM:
@@ -347,15 +633,15 @@ cdef void _forward_part(const RnnConfig* c, Py_ssize_t rows, const floating* xp,
         t = steps - 1 - k if c.go_backwards else k
         tn = t - 1 if c.go_backwards else t + 1
         last = k == steps - 1
-        _gemm_nn(rows, 2 * n if split else gu, n, saved + t * w + gu, lds, u, gu, False, rec,
-                 gu)
+        _gemm_nn(rows, 2 * n if split else gu, n, saved + t * w + gu, lds, u, gu, bp, 16 * n,
+                 ap, False, rec, gu)
         if c.cell == RNN_GRU:
             for r in range(rows):
                 _gru_gates_row(c, xp + r * ldx + t * gu, rec + r * gu, rb,
                                saved + r * lds + t * w)
             if split:   # (r * h_prev) @ U_h, then h~
-                _gemm_nn(rows, n, n, saved + t * w + 4 * n, lds, u + 2 * n, gu, False,
-                         rec + 2 * n, gu)
+                _gemm_nn(rows, n, n, saved + t * w + 4 * n, lds, u + 2 * n, gu,
+                         bp + 2 * n * n, 16 * n, ap, False, rec + 2 * n, gu)
                 for r in range(rows):
                     _add_to(n, xp + r * ldx + t * gu + 2 * n, rec + r * gu + 2 * n)
                     _act(c.act, n, rec + r * gu + 2 * n, saved + r * lds + t * w + 2 * n)
@@ -379,31 +665,36 @@ cdef void _forward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_ss
                        const floating* xp, const floating* u, const floating* h0,
                        const floating* c0, const floating* mask, const floating* rb,
                        floating* y, floating* h_last, floating* c_last, floating* saved,
-                       floating* scratch) noexcept nogil:
+                       floating* scratch, const floating* bp) noexcept nogil:
     """Part p of `parts` of the batch."""
     cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
     cdef Py_ssize_t lo = batch * p // parts, hi = batch * (p + 1) // parts
     _forward_part(c, hi - lo, xp + lo * steps * gu, u, h0 + lo * n, _at(c0, lo * n),
                   _at(mask, lo * steps), rb, y + lo * steps * n, h_last + lo * n,
-                  _at_w(c_last, lo * n), saved + lo * steps * w, scratch + lo * gu)
+                  _at_w(c_last, lo * n), saved + lo * steps * w, scratch + 2 * lo * gu, bp)
 
 
 cdef void rnn_forward(const RnnConfig* c, Py_ssize_t batch, const floating* xp,
                       const floating* u, const floating* h0, const floating* c0,
                       const floating* mask, const floating* rb, floating* y,
                       floating* h_last, floating* c_last, floating* saved, floating* scratch,
-                      int n_threads) noexcept nogil:
-    cdef Py_ssize_t parts = _parts(batch), p
+                      floating* pack, int n_threads) noexcept nogil:
+    cdef Py_ssize_t parts = _parts(batch), p, n = c.units
     if batch <= 0 or c.steps <= 0:
         return
+    if c.cell == RNN_GRU and not c.reset_after:   # U[:, :2u] and U[:, 2u:] apart
+        _pack(n, 2 * n, u, c.gates * n, pack, 16 * n)
+        _pack(n, n, u + 2 * n, c.gates * n, pack + 2 * n * n, 16 * n)
+    else:
+        _pack(n, c.gates * n, u, c.gates * n, pack, 16 * n)
     if n_threads > 1 and parts > 1:
         for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
             _forward_nth(c, p, parts, batch, xp, u, h0, c0, mask, rb, y, h_last, c_last,
-                         saved, scratch)
+                         saved, scratch, pack)
     else:
         for p in range(parts):
             _forward_nth(c, p, parts, batch, xp, u, h0, c0, mask, rb, y, h_last, c_last,
-                         saved, scratch)
+                         saved, scratch, pack)
 
 
 # ---------------------------------------------------------------- backward, one row
@@ -461,6 +752,12 @@ cdef void _lstm_bwd_row(const RnnConfig* c, floating mf, floating ykeep,
     cdef Py_ssize_t n = c.units, j
     cdef const floating* tc = s + 6 * n
     cdef floating keep = 1 - mf
+    if floating is float:
+        if _FAST and c.act == ACT_TANH and (c.ract == ACT_SIGMOID
+                                            or c.ract == ACT_HARD_SIGMOID):
+            rnn_lstm_bwd_row_f(n, c.ract == ACT_HARD_SIGMOID, mf, ykeep, s, cs, cy, dx, dh,
+                               dc, yc)
+            return
     _entry_row(n, mf, ykeep, cy, yc, dh, tmp)            # tmp = d h_new
     _mul_add(n, tmp, tc, cs + 3 * n, post + 3 * n)       # d o
     _mul_add(n, tmp, s + 3 * n, cs + 6 * n, post)        # d act(c_new), for now
@@ -522,7 +819,7 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
                          const floating* mask, const floating* saved, const floating* d_y,
                          const floating* d_h, const floating* d_c, const floating* d_saved,
                          floating* dxp, floating* dh0, floating* dc0, floating* drec,
-                         floating* area) noexcept nogil:
+                         floating* area, const floating* bp) noexcept nogil:
     cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width, steps = c.steps
     cdef Py_ssize_t ldx = steps * gu, lds = steps * w, ldy = steps * n
     cdef Py_ssize_t k, t, r
@@ -532,6 +829,8 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
     cdef floating* yc = dc + rows * n
     cdef floating* tmp = yc + rows * n
     cdef floating* post = tmp + rows * n
+    cdef floating* ap = post + rows * gu
+    cdef Py_ssize_t ps = 16 * gu
     cdef const floating* s
     cdef const floating* cs
     cdef const floating* cy
@@ -567,17 +866,19 @@ cdef void _backward_part(const RnnConfig* c, Py_ssize_t rows, const floating* ut
                 _simple_bwd_row(c, mf, ykeep, s, cs, cy, dx, dh + r * n, yc + r * n,
                                 tmp + r * n, post + r * gu)
         if c.cell != RNN_GRU:   # dh_prev += dgates @ U^T
-            _gemm_nn(rows, n, gu, dxp + t * gu, ldx, ut, n, True, dh, n)
+            _gemm_nn(rows, n, gu, dxp + t * gu, ldx, ut, n, bp, ps, ap, True, dh, n)
             continue
         if c.reset_after:
-            _gemm_nn(rows, n, n, drec + t * n, steps * n, ut + 2 * n * n, n, True, dh, n)
+            _gemm_nn(rows, n, n, drec + t * n, steps * n, ut + 2 * n * n, n, bp + 32 * n, ps,
+                     ap, True, dh, n)
         else:
-            _gemm_nn(rows, n, n, dxp + t * gu + 2 * n, ldx, ut + 2 * n * n, n, False, tmp, n)
+            _gemm_nn(rows, n, n, dxp + t * gu + 2 * n, ldx, ut + 2 * n * n, n, bp + 32 * n,
+                     ps, ap, False, tmp, n)
             for r in range(rows):
                 cs = d_saved + r * lds + t * w if d_saved != NULL else zeros
                 _gru_bwd_reset_row(c, saved + r * lds + t * w, cs, tmp + r * n,
                                    dxp + r * ldx + t * gu, dh + r * n, post + r * gu)
-        _gemm_nn(rows, n, 2 * n, dxp + t * gu, ldx, ut, n, True, dh, n)
+        _gemm_nn(rows, n, 2 * n, dxp + t * gu, ldx, ut, n, bp, ps, ap, True, dh, n)
     memcpy(dh0, dh, rows * n * sizeof(floating))
     if dc0 != NULL:
         memcpy(dc0, dc, rows * n * sizeof(floating))
@@ -587,21 +888,21 @@ cdef void _backward_nth(const RnnConfig* c, Py_ssize_t p, Py_ssize_t parts, Py_s
                         const floating* ut, const floating* mask, const floating* saved,
                         const floating* d_y, const floating* d_h, const floating* d_c,
                         const floating* d_saved, floating* dxp, floating* dh0, floating* dc0,
-                        floating* drec, floating* areas) noexcept nogil:
+                        floating* drec, floating* areas, const floating* bp) noexcept nogil:
     """Part p of `parts` of the batch."""
     cdef Py_ssize_t n = c.units, steps = c.steps, gu = c.gates * c.units, w = c.width
     cdef Py_ssize_t lo = batch * p // parts, hi = batch * (p + 1) // parts
     _backward_part(c, hi - lo, ut, _at(mask, lo * steps), saved + lo * steps * w,
                    _at(d_y, lo * steps * n), _at(d_h, lo * n), _at(d_c, lo * n),
                    _at(d_saved, lo * steps * w), dxp + lo * steps * gu, dh0 + lo * n,
-                   _at_w(dc0, lo * n), _at_w(drec, lo * steps * n), areas + lo * _area_row(c))
+                   _at_w(dc0, lo * n), _at_w(drec, lo * steps * n), areas + lo * _area_row(c), bp)
 
 
 cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
                        const floating* mask, const floating* saved, const floating* d_y,
                        const floating* d_h, const floating* d_c, const floating* d_saved,
                        floating* dxp, floating* dh0, floating* dc0, floating* scratch,
-                       int n_threads) noexcept nogil:
+                       floating* pack, int n_threads) noexcept nogil:
     cdef Py_ssize_t parts = _parts(batch), p
     cdef floating* drec = NULL
     cdef floating* areas = scratch
@@ -610,14 +911,15 @@ cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
     if c.cell == RNN_GRU and c.reset_after:
         drec = scratch
         areas = scratch + batch * c.steps * c.units
+    _pack(c.gates * c.units, c.units, ut, c.units, pack, 16 * c.gates * c.units)
     if n_threads > 1 and parts > 1:
         for p in prange(parts, schedule='static', num_threads=min(n_threads, parts)):
             _backward_nth(c, p, parts, batch, ut, mask, saved, d_y, d_h, d_c, d_saved, dxp,
-                          dh0, dc0, drec, areas)
+                          dh0, dc0, drec, areas, pack)
     else:
         for p in range(parts):
             _backward_nth(c, p, parts, batch, ut, mask, saved, d_y, d_h, d_c, d_saved, dxp,
-                          dh0, dc0, drec, areas)
+                          dh0, dc0, drec, areas, pack)
 
 
 cdef void rnn_backward_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
@@ -672,23 +974,30 @@ def scratch_per_row_np(table):
     return int(rnn_forward_scratch_per_row(&c)), int(rnn_backward_scratch_per_row(&c))
 
 
+def pack_size_np(table):
+    """Elements of the pack buffer of rnn_forward and of rnn_backward."""
+    cdef RnnConfig c = _read_table(table)
+    return int(rnn_pack_size(&c))
+
+
 cdef void _forward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch, void** p,
                             int n_threads) noexcept nogil:
-    """rnn_forward over p = (xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch);
-    tag only selects the precision."""
+    """rnn_forward over p = (xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch,
+    pack); tag only selects the precision."""
     rnn_forward(c, batch, <floating*>p[0], <floating*>p[1], <floating*>p[2], <floating*>p[3],
                 <floating*>p[4], <floating*>p[5], <floating*>p[6], <floating*>p[7],
-                <floating*>p[8], <floating*>p[9], <floating*>p[10], n_threads)
+                <floating*>p[8], <floating*>p[9], <floating*>p[10], <floating*>p[11],
+                n_threads)
 
 
 cdef void _backward_pointers(floating* tag, const RnnConfig* c, Py_ssize_t batch, void** p,
                              int n_threads) noexcept nogil:
     """rnn_backward then rnn_backward_weights over p = (ut, mask, saved, d_y, d_h, d_c,
-    d_saved, dxp, dh0, dc0, scratch, du, drb)."""
+    d_saved, dxp, dh0, dc0, scratch, du, drb, pack)."""
     rnn_backward(c, batch, <floating*>p[0], <floating*>p[1], <floating*>p[2],
                  <floating*>p[3], <floating*>p[4], <floating*>p[5], <floating*>p[6],
                  <floating*>p[7], <floating*>p[8], <floating*>p[9], <floating*>p[10],
-                 n_threads)
+                 <floating*>p[13], n_threads)
     rnn_backward_weights(c, batch, <floating*>p[2], <floating*>p[7], <floating*>p[10],
                          <floating*>p[11], <floating*>p[12], n_threads)
 
@@ -732,8 +1041,9 @@ def rnn_forward_np(table, xp, u, h0, c0=None, mask=None, rb=None, int n_threads=
     c_last = np.full((batch, n), np.nan, dt) if c.cell == RNN_LSTM else None
     saved = np.full((batch, steps, c.width), np.nan, dt)
     scratch = np.full(max(1, batch * rnn_forward_scratch_per_row(&c)), np.nan, dt)
-    cdef void* p[11]
-    for i, a in enumerate((xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch)):
+    pack = np.full(rnn_pack_size(&c), np.nan, dt)
+    cdef void* p[12]
+    for i, a in enumerate((xp, u, h0, c0, mask, rb, y, h_last, c_last, saved, scratch, pack)):
         p[i] = _ptr(a)
     cdef bint single = dt == np.float32
     with nogil:
@@ -766,10 +1076,11 @@ def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_
     dc0 = np.full((batch, n), np.nan, dt) if lstm else None
     drb = np.full(3 * n, np.nan, dt) if recurrent_bias else None
     scratch = np.full(max(1, batch * rnn_backward_scratch_per_row(&c)), np.nan, dt)
-    cdef void* p[13]
+    pack = np.full(rnn_pack_size(&c), np.nan, dt)
+    cdef void* p[14]
     ut = np.ascontiguousarray(u.T)
     for i, a in enumerate((ut, mask, saved, d_y, d_h, d_c, d_saved, dxp, dh0, dc0, scratch,
-                           du, drb)):
+                           du, drb, pack)):
         p[i] = _ptr(a)
     cdef bint single = dt == np.float32
     with nogil:

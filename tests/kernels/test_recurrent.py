@@ -132,6 +132,33 @@ def test_parts_on_threads_give_the_same_bits(cell, reset_after, batch):
     _close(runs[0][:len(want)], want, np.float32, "forward")
 
 
+@pytest.mark.parametrize("recurrent_activation", ["hard_sigmoid", "sigmoid"])
+@pytest.mark.parametrize("cell,reset_after", CELLS)
+def test_wide_cells_use_every_tile_and_block(cell, reset_after, recurrent_activation):
+    """40 units: the float32 per-step kernel's 16-column panels and a tail, gate widths
+    past its k-block of 128 (backward), row tiles of 6 and their remainders (parts of 16
+    and 17 rows), the one-pass lstm backward rows; against the reference, and 1 and 2
+    threads agree bit for bit."""
+    rng = np.random.default_rng(3)
+    steps, batch = 3, 33
+    attrs = _attrs(cell, reset_after, 40, recurrent_activation=recurrent_activation)
+    xp, kernel, h0, c0, mask, rb = _inputs(rng, attrs, batch, steps, np.float32)
+    table = config_table(attrs, steps)
+    cts = _cotangents(rng, attrs, batch, steps, np.float32, True)
+    runs = []
+    for nt in (1, 2):
+        fwd = rnn_forward_np(table, xp, kernel, h0, c0, mask, rb, n_threads=nt)
+        bwd = rnn_backward_np(table, kernel, fwd[3], mask, *cts,
+                              recurrent_bias=rb is not None, n_threads=nt)
+        runs.append([a for a in fwd + bwd if a is not None])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    fwd = [a for a in rnn_forward_np(table, xp, kernel, h0, c0, mask, rb) if a is not None]
+    _close(fwd, rnn_reference(attrs, xp, kernel, h0, c0, mask, rb), np.float32, "forward")
+    want = rnn_grad_reference(attrs, kernel.T, fwd[-1], mask, *cts)
+    _close(runs[0][len(fwd):], want, np.float32, "backward")
+
+
 def test_config_is_checked():
     attrs = _attrs("lstm", False, 3)
     table = config_table(attrs, 2)
