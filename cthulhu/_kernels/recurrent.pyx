@@ -38,240 +38,43 @@ cdef extern from *:
 
     /* One tile of MR rows x 16 columns of c in registers (2 * MR accumulators; MR = 6 leaves
        room for the two panel vectors and the broadcast in the 16 ymm registers): a is
-       packed (MR rows of k, contiguous), bp one packed 16-column panel (k rows of 16). */
-    __attribute__((target("avx2,fma")))
-    static void rnn_tile_1(Py_ssize_t k, const float* a, const float* bp, float* c,
-                           Py_ssize_t ldc, int acc) {
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 c00 = zero, c01 = zero;
-        __m256 x;
-        for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
-            x = _mm256_broadcast_ss(a + 0 * k + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-        }
-        if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
-        }
-        _mm256_storeu_ps(c + 0 * ldc, c00);
-        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+       packed (MR rows of k, contiguous), bp one packed 16-column panel (k rows of 16).
+       rnn_tile_1 .. rnn_tile_6 are written out by the macros below, row by row, so that
+       every accumulator is a named register variable (as an array gcc spills it). */
+    #define RNN_ROWS_1(X) X(0)
+    #define RNN_ROWS_2(X) RNN_ROWS_1(X) X(1)
+    #define RNN_ROWS_3(X) RNN_ROWS_2(X) X(2)
+    #define RNN_ROWS_4(X) RNN_ROWS_3(X) X(3)
+    #define RNN_ROWS_5(X) RNN_ROWS_4(X) X(4)
+    #define RNN_ROWS_6(X) RNN_ROWS_5(X) X(5)
+    #define RNN_TILE_ZERO(r) __m256 c##r##0 = _mm256_setzero_ps(), \
+                                    c##r##1 = _mm256_setzero_ps();
+    #define RNN_TILE_FMA(r) { const __m256 x = _mm256_broadcast_ss(a + r * k + p); \
+                              c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0); \
+                              c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1); }
+    #define RNN_TILE_STORE(r) { \
+        if (acc) { c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(c + r * ldc)); \
+                   c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(c + r * ldc + 8)); } \
+        _mm256_storeu_ps(c + r * ldc, c##r##0); \
+        _mm256_storeu_ps(c + r * ldc + 8, c##r##1); }
+    #define RNN_TILE(MR) \
+    __attribute__((target("avx2,fma"))) \
+    static void rnn_tile_##MR(Py_ssize_t k, const float* a, const float* bp, float* c, \
+                              Py_ssize_t ldc, int acc) { \
+        RNN_ROWS_##MR(RNN_TILE_ZERO) \
+        for (Py_ssize_t p = 0; p < k; p++) { \
+            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p); \
+            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8); \
+            RNN_ROWS_##MR(RNN_TILE_FMA) \
+        } \
+        RNN_ROWS_##MR(RNN_TILE_STORE) \
     }
-
-    __attribute__((target("avx2,fma")))
-    static void rnn_tile_2(Py_ssize_t k, const float* a, const float* bp, float* c,
-                           Py_ssize_t ldc, int acc) {
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero;
-        __m256 x;
-        for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
-            x = _mm256_broadcast_ss(a + 0 * k + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + 1 * k + p);
-            c10 = _mm256_fmadd_ps(x, b0, c10);
-            c11 = _mm256_fmadd_ps(x, b1, c11);
-        }
-        if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
-            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
-            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
-        }
-        _mm256_storeu_ps(c + 0 * ldc, c00);
-        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
-        _mm256_storeu_ps(c + 1 * ldc, c10);
-        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
-    }
-
-    __attribute__((target("avx2,fma")))
-    static void rnn_tile_3(Py_ssize_t k, const float* a, const float* bp, float* c,
-                           Py_ssize_t ldc, int acc) {
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero;
-        __m256 x;
-        for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
-            x = _mm256_broadcast_ss(a + 0 * k + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + 1 * k + p);
-            c10 = _mm256_fmadd_ps(x, b0, c10);
-            c11 = _mm256_fmadd_ps(x, b1, c11);
-            x = _mm256_broadcast_ss(a + 2 * k + p);
-            c20 = _mm256_fmadd_ps(x, b0, c20);
-            c21 = _mm256_fmadd_ps(x, b1, c21);
-        }
-        if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
-            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
-            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
-            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
-            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
-        }
-        _mm256_storeu_ps(c + 0 * ldc, c00);
-        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
-        _mm256_storeu_ps(c + 1 * ldc, c10);
-        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
-        _mm256_storeu_ps(c + 2 * ldc, c20);
-        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-    }
-
-    __attribute__((target("avx2,fma")))
-    static void rnn_tile_4(Py_ssize_t k, const float* a, const float* bp, float* c,
-                           Py_ssize_t ldc, int acc) {
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero,
-               c30 = zero, c31 = zero;
-        __m256 x;
-        for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
-            x = _mm256_broadcast_ss(a + 0 * k + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + 1 * k + p);
-            c10 = _mm256_fmadd_ps(x, b0, c10);
-            c11 = _mm256_fmadd_ps(x, b1, c11);
-            x = _mm256_broadcast_ss(a + 2 * k + p);
-            c20 = _mm256_fmadd_ps(x, b0, c20);
-            c21 = _mm256_fmadd_ps(x, b1, c21);
-            x = _mm256_broadcast_ss(a + 3 * k + p);
-            c30 = _mm256_fmadd_ps(x, b0, c30);
-            c31 = _mm256_fmadd_ps(x, b1, c31);
-        }
-        if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
-            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
-            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
-            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
-            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
-            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
-            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
-        }
-        _mm256_storeu_ps(c + 0 * ldc, c00);
-        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
-        _mm256_storeu_ps(c + 1 * ldc, c10);
-        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
-        _mm256_storeu_ps(c + 2 * ldc, c20);
-        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-        _mm256_storeu_ps(c + 3 * ldc, c30);
-        _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-    }
-
-    __attribute__((target("avx2,fma")))
-    static void rnn_tile_5(Py_ssize_t k, const float* a, const float* bp, float* c,
-                           Py_ssize_t ldc, int acc) {
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero,
-               c30 = zero, c31 = zero, c40 = zero, c41 = zero;
-        __m256 x;
-        for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
-            x = _mm256_broadcast_ss(a + 0 * k + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + 1 * k + p);
-            c10 = _mm256_fmadd_ps(x, b0, c10);
-            c11 = _mm256_fmadd_ps(x, b1, c11);
-            x = _mm256_broadcast_ss(a + 2 * k + p);
-            c20 = _mm256_fmadd_ps(x, b0, c20);
-            c21 = _mm256_fmadd_ps(x, b1, c21);
-            x = _mm256_broadcast_ss(a + 3 * k + p);
-            c30 = _mm256_fmadd_ps(x, b0, c30);
-            c31 = _mm256_fmadd_ps(x, b1, c31);
-            x = _mm256_broadcast_ss(a + 4 * k + p);
-            c40 = _mm256_fmadd_ps(x, b0, c40);
-            c41 = _mm256_fmadd_ps(x, b1, c41);
-        }
-        if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
-            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
-            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
-            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
-            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
-            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
-            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
-            c40 = _mm256_add_ps(c40, _mm256_loadu_ps(c + 4 * ldc));
-            c41 = _mm256_add_ps(c41, _mm256_loadu_ps(c + 4 * ldc + 8));
-        }
-        _mm256_storeu_ps(c + 0 * ldc, c00);
-        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
-        _mm256_storeu_ps(c + 1 * ldc, c10);
-        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
-        _mm256_storeu_ps(c + 2 * ldc, c20);
-        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-        _mm256_storeu_ps(c + 3 * ldc, c30);
-        _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-        _mm256_storeu_ps(c + 4 * ldc, c40);
-        _mm256_storeu_ps(c + 4 * ldc + 8, c41);
-    }
-
-    __attribute__((target("avx2,fma")))
-    static void rnn_tile_6(Py_ssize_t k, const float* a, const float* bp, float* c,
-                           Py_ssize_t ldc, int acc) {
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero,
-               c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
-        __m256 x;
-        for (Py_ssize_t p = 0; p < k; p++) {
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p);
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8);
-            x = _mm256_broadcast_ss(a + 0 * k + p);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-            x = _mm256_broadcast_ss(a + 1 * k + p);
-            c10 = _mm256_fmadd_ps(x, b0, c10);
-            c11 = _mm256_fmadd_ps(x, b1, c11);
-            x = _mm256_broadcast_ss(a + 2 * k + p);
-            c20 = _mm256_fmadd_ps(x, b0, c20);
-            c21 = _mm256_fmadd_ps(x, b1, c21);
-            x = _mm256_broadcast_ss(a + 3 * k + p);
-            c30 = _mm256_fmadd_ps(x, b0, c30);
-            c31 = _mm256_fmadd_ps(x, b1, c31);
-            x = _mm256_broadcast_ss(a + 4 * k + p);
-            c40 = _mm256_fmadd_ps(x, b0, c40);
-            c41 = _mm256_fmadd_ps(x, b1, c41);
-            x = _mm256_broadcast_ss(a + 5 * k + p);
-            c50 = _mm256_fmadd_ps(x, b0, c50);
-            c51 = _mm256_fmadd_ps(x, b1, c51);
-        }
-        if (acc) {
-            c00 = _mm256_add_ps(c00, _mm256_loadu_ps(c + 0 * ldc));
-            c01 = _mm256_add_ps(c01, _mm256_loadu_ps(c + 0 * ldc + 8));
-            c10 = _mm256_add_ps(c10, _mm256_loadu_ps(c + 1 * ldc));
-            c11 = _mm256_add_ps(c11, _mm256_loadu_ps(c + 1 * ldc + 8));
-            c20 = _mm256_add_ps(c20, _mm256_loadu_ps(c + 2 * ldc));
-            c21 = _mm256_add_ps(c21, _mm256_loadu_ps(c + 2 * ldc + 8));
-            c30 = _mm256_add_ps(c30, _mm256_loadu_ps(c + 3 * ldc));
-            c31 = _mm256_add_ps(c31, _mm256_loadu_ps(c + 3 * ldc + 8));
-            c40 = _mm256_add_ps(c40, _mm256_loadu_ps(c + 4 * ldc));
-            c41 = _mm256_add_ps(c41, _mm256_loadu_ps(c + 4 * ldc + 8));
-            c50 = _mm256_add_ps(c50, _mm256_loadu_ps(c + 5 * ldc));
-            c51 = _mm256_add_ps(c51, _mm256_loadu_ps(c + 5 * ldc + 8));
-        }
-        _mm256_storeu_ps(c + 0 * ldc, c00);
-        _mm256_storeu_ps(c + 0 * ldc + 8, c01);
-        _mm256_storeu_ps(c + 1 * ldc, c10);
-        _mm256_storeu_ps(c + 1 * ldc + 8, c11);
-        _mm256_storeu_ps(c + 2 * ldc, c20);
-        _mm256_storeu_ps(c + 2 * ldc + 8, c21);
-        _mm256_storeu_ps(c + 3 * ldc, c30);
-        _mm256_storeu_ps(c + 3 * ldc + 8, c31);
-        _mm256_storeu_ps(c + 4 * ldc, c40);
-        _mm256_storeu_ps(c + 4 * ldc + 8, c41);
-        _mm256_storeu_ps(c + 5 * ldc, c50);
-        _mm256_storeu_ps(c + 5 * ldc + 8, c51);
-    }
+    RNN_TILE(1)
+    RNN_TILE(2)
+    RNN_TILE(3)
+    RNN_TILE(4)
+    RNN_TILE(5)
+    RNN_TILE(6)
 
     /* The 16-column panels of b (k x n, row-major): panel q holds columns 16q .. 16q+15,
        k rows of 16 contiguous floats, panels `ps` floats apart (ps >= 16 * k). Columns
