@@ -109,6 +109,20 @@ def test_absent_mask_cotangents_and_states(cell, reset_after):
            "backward")
 
 
+def _same_bits_on_1_and_2_threads(table, xp, kernel, h0, c0, mask, rb, cts):
+    """Forward and backward on 1 and 2 threads, which must agree bit for bit; the
+    1-thread results (outputs then gradients, absent ones left out)."""
+    runs = []
+    for nt in (1, 2):
+        fwd = rnn_forward_np(table, xp, kernel, h0, c0, mask, rb, n_threads=nt)
+        bwd = rnn_backward_np(table, kernel, fwd[3], mask, *cts,
+                              recurrent_bias=rb is not None, n_threads=nt)
+        runs.append([a for a in fwd + bwd if a is not None])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    return runs
+
+
 @pytest.mark.parametrize("cell,reset_after", CELLS)
 @pytest.mark.parametrize("batch", [33, 70])
 def test_parts_on_threads_give_the_same_bits(cell, reset_after, batch):
@@ -120,14 +134,7 @@ def test_parts_on_threads_give_the_same_bits(cell, reset_after, batch):
     xp, kernel, h0, c0, mask, rb = _inputs(rng, attrs, batch, steps, np.float32)
     table = config_table(attrs, steps)
     cts = _cotangents(rng, attrs, batch, steps, np.float32, False)
-    runs = []
-    for nt in (1, 2):
-        fwd = rnn_forward_np(table, xp, kernel, h0, c0, mask, rb, n_threads=nt)
-        bwd = rnn_backward_np(table, kernel, fwd[3], mask, *cts,
-                              recurrent_bias=rb is not None, n_threads=nt)
-        runs.append([a for a in fwd + bwd if a is not None])
-    for a, b in zip(*runs):
-        np.testing.assert_array_equal(a, b)
+    runs = _same_bits_on_1_and_2_threads(table, xp, kernel, h0, c0, mask, rb, cts)
     want = rnn_reference(attrs, xp, kernel, h0, c0, mask, rb)
     _close(runs[0][:len(want)], want, np.float32, "forward")
 
@@ -145,14 +152,7 @@ def test_wide_cells_use_every_tile_and_block(cell, reset_after, recurrent_activa
     xp, kernel, h0, c0, mask, rb = _inputs(rng, attrs, batch, steps, np.float32)
     table = config_table(attrs, steps)
     cts = _cotangents(rng, attrs, batch, steps, np.float32, True)
-    runs = []
-    for nt in (1, 2):
-        fwd = rnn_forward_np(table, xp, kernel, h0, c0, mask, rb, n_threads=nt)
-        bwd = rnn_backward_np(table, kernel, fwd[3], mask, *cts,
-                              recurrent_bias=rb is not None, n_threads=nt)
-        runs.append([a for a in fwd + bwd if a is not None])
-    for a, b in zip(*runs):
-        np.testing.assert_array_equal(a, b)
+    runs = _same_bits_on_1_and_2_threads(table, xp, kernel, h0, c0, mask, rb, cts)
     fwd = [a for a in rnn_forward_np(table, xp, kernel, h0, c0, mask, rb) if a is not None]
     _close(fwd, rnn_reference(attrs, xp, kernel, h0, c0, mask, rb), np.float32, "forward")
     want = rnn_grad_reference(attrs, kernel.T, fwd[-1], mask, *cts)
