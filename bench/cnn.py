@@ -23,12 +23,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mlp import (  # noqa: E402
     benchmark_parser,
-    check_keras_installed,
     checked_args,
-    print_header,
-    selected_backends,
-    start_busy_process,
-    stop_busy_process,
+    run_training_benchmark,
     time_call,
 )
 
@@ -116,31 +112,8 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    backend_names = selected_backends(args)
-    if "keras" in backend_names:
-        check_keras_installed()
-    print_header(args)
-    print(__doc__.split("\n\n")[3].strip())
-    x, y = make_data()
-    busy = start_busy_process() if args.busy else None
-    results = {}
-    try:
-        for name in backend_names:
-            backend = {"cthulhu": CthulhuBackend, "keras": KerasBackend}[name](args.threads)
-            print("%s: %s" % (name, backend.version), flush=True)
-            results[name] = measure(backend, x, y, args.repeats)
-            print("  %-8s W3: %s samples/s" % (name, ", ".join(
-                "%.0f" % r for r in results[name][1])), flush=True)
-    finally:
-        stop_busy_process(busy)
-    print()
-    c, k = (results.get(name, (None,))[0] for name in ("cthulhu", "keras"))
-    print("%-28s %12s %12s %8s" % ("workload (samples/s)", "cthulhu", "keras", "ratio"))
-    print("%-28s %12s %12s %8s" % ("W3", "%.0f" % c if c else "-", "%.0f" % k if k else "-",
-                                   "%.2f" % (c / k) if c and k else "-"))
-    print("ratio > 1 means cthulhu is faster.")
-    return 0
+    return run_training_benchmark(parse_args(argv), __doc__.split("\n\n")[3], make_data,
+                                  {"cthulhu": CthulhuBackend, "keras": KerasBackend}, measure)
 
 
 if __name__ == "__main__":

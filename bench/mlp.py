@@ -326,6 +326,33 @@ def parse_args(argv=None):
     return checked_args(parser, argv)
 
 
+def run_training_benchmark(args, description, make_data, backend_classes, measure):
+    """One training workload (``description`` starts with its label, e.g. "W3  28x28x1
+    -> ...") in each selected framework, imported in turn so that TensorFlow's threads are
+    not around during cthulhu's runs, then the table. ``measure(backend, x, y, repeats)``
+    returns (median samples/s, all of them)."""
+    label = description.split()[0]
+    backend_names = selected_backends(args)
+    if "keras" in backend_names:
+        check_keras_installed()
+    print_header(args)
+    print(description.strip())
+    x, y = make_data()
+    busy = start_busy_process() if args.busy else None
+    results = {}
+    try:
+        for name in backend_names:
+            backend = make_backend(backend_classes[name], args.threads)
+            print("%s: %s" % (name, backend.version), flush=True)
+            results[name] = {label: measure(backend, x, y, args.repeats)}
+            print("  %-8s %s train: %s samples/s" % (name, label, ", ".join(
+                "%.0f" % r for r in results[name][label][1])), flush=True)
+    finally:
+        stop_busy_process(busy)
+    print_table(results, [label])
+    return 0
+
+
 def selected_backends(args):
     names = ["cthulhu"]
     if args.against == "keras":

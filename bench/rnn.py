@@ -25,15 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mlp  # noqa: E402
 from mlp import (  # noqa: E402
     benchmark_parser,
-    check_keras_installed,
     checked_args,
-    make_backend,
     measure_training,
-    print_header,
-    print_table,
-    selected_backends,
-    start_busy_process,
-    stop_busy_process,
+    run_training_benchmark,
 )
 
 SEED = 0
@@ -85,29 +79,10 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    backend_names = selected_backends(args)
-    if "keras" in backend_names:
-        check_keras_installed()
-    print_header(args)
-    print(__doc__.split("\n\n")[3].strip())
-    x, y = make_data()
-    busy = start_busy_process() if args.busy else None
-    results = {}
-    try:
-        for name in backend_names:
-            # Imported in turn, so TensorFlow's threads are not around during cthulhu's runs.
-            backend = make_backend({"cthulhu": CthulhuBackend, "keras": KerasBackend}[name],
-                                   args.threads)
-            print("%s: %s" % (backend.name, backend.version), flush=True)
-            rates = measure_training(backend, W4, x, y, args.repeats)
-            results[name] = {"W4": rates}
-            print("  %-8s W4 train: %s samples/s" % (
-                name, ", ".join("%.0f" % r for r in rates[1])), flush=True)
-    finally:
-        stop_busy_process(busy)
-    print_table(results, ["W4"])
-    return 0
+    return run_training_benchmark(
+        parse_args(argv), __doc__.split("\n\n")[3], make_data,
+        {"cthulhu": CthulhuBackend, "keras": KerasBackend},
+        lambda backend, x, y, repeats: measure_training(backend, W4, x, y, repeats))
 
 
 if __name__ == "__main__":
