@@ -209,14 +209,15 @@ class Lowerer:
              bias: Optional[Value] = None, fn: str = "linear") -> None:
         """compiler/ops/conv.py: mode 0 conv(x, w) (with its bias + activation epilogue),
         1 input grad (g, w), 2 kernel grad (x, g). The geometry is an int64 constant table;
-        im2col columns go to an arena scratch."""
+        the kernel's working buffers (im2col columns, or the direct method's packed kernel
+        and padded samples) go to an arena scratch."""
         from compiler.ops.conv import conv_geometry
         out = node.outputs[0]
         # The kernel operand (mode 2: the gradient g) gives the filters; C is x's last axis.
         channels = int(b.shape[-2] if mode == 1 else a.shape[-1])  # type: ignore[arg-type]
         filters = int(b.shape[-1])  # type: ignore[arg-type]
-        geom, _, size = conv_geometry(node.attrs, spatial, kernel, channels, filters,
-                                      np.dtype(out.dtype).itemsize)
+        geom, size = conv_geometry(node.attrs, spatial, kernel, channels, filters, out.dtype,
+                                   mode)
         table = Value((len(geom),), "int64")
         self.constant_array(table, geom)
         scratch = Value((size,), out.dtype)

@@ -10,14 +10,16 @@
 - ``conv_kernel_grad(x, g)``: the gradient with respect to w; attribute ``kernel_size``.
 
 The three are bilinear and each one's gradients are the other two, so gradients of any order
-stay in this family. All lower to one kernel (cthulhu/_kernels/conv.pyx): im2col into a
-scratch buffer of the arena, chunk of samples by chunk, then one GEMM per chunk.
+stay in this family. All lower to one kernel (cthulhu/_kernels/conv.pyx) that runs one of
+two methods: direct (register tiles reading the input in place; float32, 1 or 2 spatial
+axes, see direct_scratch) or im2col into a scratch buffer of the arena, chunk of samples by
+chunk, then one GEMM per chunk.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -36,6 +38,10 @@ PARTS = 4
 # Bytes of im2col columns per chunk of samples: a GEMM of a few hundred rows or more while
 # the columns stay in the core's cache.
 CHUNK_BYTES = 1 << 20
+# The direct method (conv.pyx): kernels of at most this many taps (its offsets table), and
+# the width of its packed kernel panels.
+DIRECT_MAX_TAPS = 64
+PANEL = 16
 
 
 def out_size(size: int, kernel: int, stride: int, dilation: int, pad: tuple) -> int:
@@ -251,12 +257,12 @@ def _kernel_grad_lower(lowerer, node: Node) -> None:
 
 
 def conv_geometry(attrs: dict, spatial: tuple, kernel: tuple, channels: int, filters: int,
-                  itemsize: int) -> tuple[np.ndarray, int, int]:
+                  dtype: str, mode: int) -> tuple[np.ndarray, int]:
     """The kernel's int64 geometry table, padded to 3 spatial axes (leading axes of size 1),
-    the chunk (samples per GEMM) and the scratch size in elements (per part: one chunk of
-    im2col columns and one partial kernel gradient):
+    and the scratch size in elements, for mode 0 (conv), 1 (input gradient) or 2 (kernel
+    gradient):
     [S0 S1 S2, C, K0 K1 K2, F, O0 O1 O2, stride x3, dilation x3, pad before x3, chunk,
-    parts]."""
+    parts, direct, pack, part_a, part_b] (the last four: see direct_scratch)."""
     out = _geometry(attrs, tuple(spatial), tuple(kernel))
     lead = MAX_SPATIAL - len(spatial)
 
@@ -264,8 +270,46 @@ def conv_geometry(attrs: dict, spatial: tuple, kernel: tuple, channels: int, fil
         return [fill] * lead + [int(v) for v in vals]
     rows = int(np.prod(out))
     depth = int(np.prod(kernel)) * channels
+    itemsize = np.dtype(dtype).itemsize
     chunk = max(1, CHUNK_BYTES // max(1, rows * depth * itemsize))
+    im2col_size = PARTS * (chunk * rows * depth + depth * filters)
+    direct = direct_scratch(attrs, tuple(spatial), tuple(kernel), channels, filters, dtype,
+                            mode)
     geom = (padded(spatial, 1) + [channels] + padded(kernel, 1) + [filters] + padded(out, 1)
             + padded(attrs["strides"], 1) + padded(attrs["dilation"], 1)
-            + padded([p[0] for p in attrs["pads"]], 0) + [chunk, PARTS])
-    return np.array(geom, dtype=np.int64), chunk, PARTS * (chunk * rows * depth + depth * filters)
+            + padded([p[0] for p in attrs["pads"]], 0) + [chunk, PARTS]
+            + ([1, *direct] if direct else [0, 0, 0, 0]))
+    size = im2col_size if direct is None else max(im2col_size,
+                                                  direct[0] + PARTS * (direct[1] + direct[2]))
+    return np.array(geom, dtype=np.int64), size
+
+
+def direct_scratch(attrs: dict, spatial: tuple, kernel: tuple, channels: int, filters: int,
+                   dtype: str, mode: int) -> Optional[tuple[int, int, int]]:
+    """Whether the direct method (conv.pyx) may run this convolution and, if so, its
+    scratch: (packed kernel, first and second buffer of each part), in elements; None
+    when it may not (float64, 3 spatial axes, large kernels, a strided input gradient).
+    The im2col method remains the fallback on CPUs without AVX2 and FMA."""
+    taps = int(np.prod(kernel))
+    if dtype != "float32" or len(spatial) == 3 or taps > DIRECT_MAX_TAPS:
+        return None
+    if mode == 1 and any(s != 1 for s in attrs["strides"]):
+        return None
+    lead = 2 - len(spatial)   # 1-D runs as 2-D with one row
+    size = [1] * lead + list(spatial)
+    kern = [1] * lead + list(kernel)
+    dil = [1] * lead + list(attrs["dilation"])
+    pads = [(0, 0)] * lead + [tuple(p) for p in attrs["pads"]]
+    out = [1] * lead + _geometry(attrs, tuple(spatial), tuple(kernel))
+    strides = [1] * lead + list(attrs["strides"])
+    reach = [(o - 1) * st + (k - 1) * d + 1 for o, st, k, d in zip(out, strides, kern, dil)]
+    is_padded = any(p != (0, 0) for p in pads) or any(r > s for r, s in zip(reach, size))
+    padded_input = reach[0] * reach[1] * channels if is_padded else 0
+    if mode == 0:
+        panels = -(-filters // PANEL)
+        return panels * PANEL * taps * channels, padded_input, 0
+    if mode == 1:
+        panels = -(-channels // PANEL)
+        grown = [o + 2 * (k - 1) * d for o, k, d in zip(out, kern, dil)]
+        return panels * PANEL * taps * filters, grown[0] * grown[1] * filters, padded_input
+    return 0, padded_input, taps * channels * filters

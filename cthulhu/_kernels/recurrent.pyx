@@ -27,54 +27,14 @@ cnp.import_array()
 # The per-step products are small (a part's rows x u x G*u): BLAS would pack U again at every
 # step. With AVX2 and FMA (checked at run time) float32 uses a kernel that reads U (or U^T)
 # packed once per call in 16-column panels (the `pack` buffer) and the step's rows packed
-# per k-block: tiles of 6 rows x 16 columns of C in registers, one FMA per row and 8 columns
-# per step of k. Every element sums each k-block in order and adds it to C, whatever the
-# tiling, so the results do not depend on how the batch is cut. float64 and other CPUs use
-# BLAS.
+# per k-block: the tiles of sgemm_tiles.h, 6 rows x 16 columns of C in registers, one FMA
+# per row and 8 columns per step of k. Every element sums each k-block in order and adds it
+# to C, whatever the tiling, so the results do not depend on how the batch is cut. float64
+# and other CPUs use BLAS.
 cdef extern from *:
     """
-    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    #include <immintrin.h>
-
-    /* One tile of MR rows x 16 columns of c in registers (2 * MR accumulators; MR = 6 leaves
-       room for the two panel vectors and the broadcast in the 16 ymm registers): a is
-       packed (MR rows of k, contiguous), bp one packed 16-column panel (k rows of 16).
-       rnn_tile_1 .. rnn_tile_6 are written out by the macros below, row by row, so that
-       every accumulator is a named register variable (as an array gcc spills it). */
-    #define RNN_ROWS_1(X) X(0)
-    #define RNN_ROWS_2(X) RNN_ROWS_1(X) X(1)
-    #define RNN_ROWS_3(X) RNN_ROWS_2(X) X(2)
-    #define RNN_ROWS_4(X) RNN_ROWS_3(X) X(3)
-    #define RNN_ROWS_5(X) RNN_ROWS_4(X) X(4)
-    #define RNN_ROWS_6(X) RNN_ROWS_5(X) X(5)
-    #define RNN_TILE_ZERO(r) __m256 c##r##0 = _mm256_setzero_ps(), \
-                                    c##r##1 = _mm256_setzero_ps();
-    #define RNN_TILE_FMA(r) { const __m256 x = _mm256_broadcast_ss(a + r * k + p); \
-                              c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0); \
-                              c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1); }
-    #define RNN_TILE_STORE(r) { \
-        if (acc) { c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(c + r * ldc)); \
-                   c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(c + r * ldc + 8)); } \
-        _mm256_storeu_ps(c + r * ldc, c##r##0); \
-        _mm256_storeu_ps(c + r * ldc + 8, c##r##1); }
-    #define RNN_TILE(MR) \
-    __attribute__((target("avx2,fma"))) \
-    static void rnn_tile_##MR(Py_ssize_t k, const float* a, const float* bp, float* c, \
-                              Py_ssize_t ldc, int acc) { \
-        RNN_ROWS_##MR(RNN_TILE_ZERO) \
-        for (Py_ssize_t p = 0; p < k; p++) { \
-            const __m256 b0 = _mm256_loadu_ps(bp + 16 * p); \
-            const __m256 b1 = _mm256_loadu_ps(bp + 16 * p + 8); \
-            RNN_ROWS_##MR(RNN_TILE_FMA) \
-        } \
-        RNN_ROWS_##MR(RNN_TILE_STORE) \
-    }
-    RNN_TILE(1)
-    RNN_TILE(2)
-    RNN_TILE(3)
-    RNN_TILE(4)
-    RNN_TILE(5)
-    RNN_TILE(6)
+    #include "sgemm_tiles.h"
+    #if CTH_HAVE_TILES
 
     /* The 16-column panels of b (k x n, row-major): panel q holds columns 16q .. 16q+15,
        k rows of 16 contiguous floats, panels `ps` floats apart (ps >= 16 * k). Columns
@@ -88,6 +48,7 @@ cdef extern from *:
 
     #define RNN_KC 128
     #define RNN_MR 6
+    static const Py_ssize_t no_offset = 0;   /* one "tap": the plain tiles of sgemm_tiles.h */
 
     __attribute__((target("avx2,fma")))
     static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
@@ -109,18 +70,9 @@ cdef extern from *:
                 memcpy(ap + i * kc, a + i * lda + k0, kc * sizeof(float));
             for (Py_ssize_t j = 0; j < n16; j += 16) {
                 const float* panel = bp + (j / 16) * ps + 16 * k0;
-                Py_ssize_t i = 0;
-                for (; i + RNN_MR <= m; i += RNN_MR)
-                    rnn_tile_6(kc, ap + i * kc, panel, c + i * ldc + j, ldc, add);
-                float* ci = c + i * ldc + j;
-                switch (m - i) {
-                    case 5: rnn_tile_5(kc, ap + i * kc, panel, ci, ldc, add); break;
-                    case 4: rnn_tile_4(kc, ap + i * kc, panel, ci, ldc, add); break;
-                    case 3: rnn_tile_3(kc, ap + i * kc, panel, ci, ldc, add); break;
-                    case 2: rnn_tile_2(kc, ap + i * kc, panel, ci, ldc, add); break;
-                    case 1: rnn_tile_1(kc, ap + i * kc, panel, ci, ldc, add); break;
-                    default: break;
-                }
+                for (Py_ssize_t i = 0; i < m; i += RNN_MR)
+                    cth_tap_tile(m - i < RNN_MR ? (int)(m - i) : RNN_MR, 1, &no_offset, kc,
+                                 ap + i * kc, kc, panel, c + i * ldc + j, ldc, add, 16);
             }
             for (Py_ssize_t i = 0; i < m; i++)
                 for (Py_ssize_t j = n16; j < n; j++) {
@@ -186,10 +138,7 @@ cdef extern from *:
         }
     }
 
-    static int rnn_fast_kernel_available(void) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
+    static int rnn_fast_kernel_available(void) { return cth_avx2_fma_available(); }
     #else
     static void rnn_sgemm_nn(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* a,
                              Py_ssize_t lda, const float* b, Py_ssize_t ldb, const float* bp,
