@@ -213,14 +213,18 @@ cdef inline bint padded(const Geom* g) noexcept nogil:
 cdef void place(const float* x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t top,
                 Py_ssize_t left, float* out, Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
     """out (oh, ow, c) = zeros with x (h, w, c) placed at row top, column left (either may
-    be negative: what falls outside out is dropped). Pads, and crops."""
-    cdef Py_ssize_t r, lo = max(0, left), hi = min(ow, left + w)
-    memset(out, 0, oh * ow * c * sizeof(float))
-    if hi <= lo:
-        return
-    for r in range(max(0, top), min(oh, top + h)):
-        memcpy(out + (r * ow + lo) * c, x + ((r - top) * w + lo - left) * c,
-               (hi - lo) * c * sizeof(float))
+    be negative: what falls outside out is dropped). Pads, and crops. Each element of out
+    is written once."""
+    cdef Py_ssize_t r, lo = max(0, left), hi = max(lo, min(ow, left + w))
+    cdef float* row
+    for r in range(oh):
+        row = out + r * ow * c
+        if r < top or r >= top + h or hi == lo:
+            memset(row, 0, ow * c * sizeof(float))
+            continue
+        memset(row, 0, lo * c * sizeof(float))
+        memcpy(row + lo * c, x + ((r - top) * w + lo - left) * c, (hi - lo) * c * sizeof(float))
+        memset(row + hi * c, 0, (ow - hi) * c * sizeof(float))
 
 
 cdef Py_ssize_t tap_offsets(const Geom* g, Py_ssize_t width, Py_ssize_t c,
