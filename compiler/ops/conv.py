@@ -39,9 +39,15 @@ PARTS = 4
 # the columns stay in the core's cache.
 CHUNK_BYTES = 1 << 20
 # The direct method (conv.pyx): kernels of at most this many taps (its offsets table), and
-# the width of its packed kernel panels.
+# the width of its packed kernel panels. It beats im2col + BLAS GEMM where the products are
+# short (bench/conv_methods.py, BENCHMARKS.md): at most DIRECT_MAX_DEPTH products per output
+# element, and at least DIRECT_MIN_COLUMNS output columns to fill a 16-wide panel.
 DIRECT_MAX_TAPS = 64
+DIRECT_MAX_DEPTH = 576
+DIRECT_MIN_COLUMNS = 8
 PANEL = 16
+# False: the direct method wherever it can run, faster or not (tests of the kernel).
+DIRECT_ONLY_WHERE_FASTER = True
 
 
 def out_size(size: int, kernel: int, stride: int, dilation: int, pad: tuple) -> int:
@@ -286,15 +292,22 @@ def conv_geometry(attrs: dict, spatial: tuple, kernel: tuple, channels: int, fil
 
 def direct_scratch(attrs: dict, spatial: tuple, kernel: tuple, channels: int, filters: int,
                    dtype: str, mode: int) -> Optional[tuple[int, int, int]]:
-    """Whether the direct method (conv.pyx) may run this convolution and, if so, its
-    scratch: (packed kernel, first and second buffer of each part), in elements; None
-    when it may not (float64, 3 spatial axes, large kernels, a strided input gradient).
-    The im2col method remains the fallback on CPUs without AVX2 and FMA."""
+    """Whether the direct method (conv.pyx) runs this convolution and, if so, its scratch:
+    (packed kernel, first and second buffer of each part), in elements; None when it does
+    not (float64, 3 spatial axes, a strided input gradient, 1x1 kernels that need no im2col,
+    long products, few output columns). The im2col method is also the fallback on CPUs
+    without AVX2 and FMA."""
     taps = int(np.prod(kernel))
     if dtype != "float32" or len(spatial) == 3 or taps > DIRECT_MAX_TAPS:
         return None
-    if mode == 1 and any(s != 1 for s in attrs["strides"]):
+    unit = all(s == 1 for s in attrs["strides"])
+    if mode == 1 and not unit:
         return None
+    depth, columns = (taps * filters, channels) if mode == 1 else (taps * channels, filters)
+    pointwise = taps == 1 and unit and all(p == (0, 0) for p in attrs["pads"])
+    if DIRECT_ONLY_WHERE_FASTER and (pointwise or depth > DIRECT_MAX_DEPTH
+                                     or columns < DIRECT_MIN_COLUMNS):
+        return None   # (pointwise: im2col passes the input itself to BLAS)
     lead = 2 - len(spatial)   # 1-D runs as 2-D with one row
     size = [1] * lead + list(spatial)
     kern = [1] * lead + list(kernel)

@@ -36,6 +36,7 @@ cdef enum:
     TILE_ROWS = 6
     PANEL = 16
     GRID_PIXELS = 48  # output pixels per block of the kernel gradient: its g rows stay in L1
+    PANEL_L1_BYTES = 20480  # a kernel panel's share of L1 (32 KiB) in the forward tiles
 
 # The direct method needs the CPU's AVX2 and FMA; tests switch it off to compare methods.
 cdef bint DIRECT_CPU = cth_avx2_fma_available()
@@ -266,16 +267,24 @@ cdef void tap_conv(Py_ssize_t o1, Py_ssize_t o2, Py_ssize_t st1, Py_ssize_t st2,
                    const Py_ssize_t* off, const float* bp, Py_ssize_t nout,
                    float* y) noexcept nogil:
     """y (o1, o2, nout) = one sample's convolution: output pixel (i, j) reads xs (rows,
-    width, kc) from (i * st1, j * st2) on, tap t off[t] further; bp the packed kernel."""
-    cdef Py_ssize_t q, i, jt, j, panels = (nout + PANEL - 1) // PANEL
-    for q in range(panels):   # a panel of the kernel stays in L1 over the whole sample
-        for i in range(o1):
-            for jt in range((o2 + TILE_ROWS - 1) // TILE_ROWS):
-                j = jt * TILE_ROWS
-                cth_tap_tile(<int>min(TILE_ROWS, o2 - j), ntap, off, kc,
-                             xs + (i * st1 * width + j * st2) * kc, st2 * kc,
-                             bp + q * PANEL * kc * ntap, y + (i * o2 + j) * nout + q * PANEL,
-                             nout, 0, <int>min(PANEL, nout - q * PANEL))
+    width, kc) from (i * st1, j * st2) on, tap t off[t] further; bp the packed kernel.
+    A panel's rows for a group of taps stay in L1 while every output pixel uses them; the
+    groups add up in order."""
+    cdef Py_ssize_t q, i, jt, j, tg, t0, taps
+    cdef Py_ssize_t panels = (nout + PANEL - 1) // PANEL
+    cdef Py_ssize_t group = max(1, PANEL_L1_BYTES // (PANEL * kc * <Py_ssize_t>sizeof(float)))
+    for q in range(panels):
+        for tg in range((ntap + group - 1) // group):
+            t0 = tg * group
+            taps = min(group, ntap - t0)
+            for i in range(o1):
+                for jt in range((o2 + TILE_ROWS - 1) // TILE_ROWS):
+                    j = jt * TILE_ROWS
+                    cth_tap_tile(<int>min(TILE_ROWS, o2 - j), taps, off + t0, kc,
+                                 xs + (i * st1 * width + j * st2) * kc, st2 * kc,
+                                 bp + (q * ntap + t0) * PANEL * kc,
+                                 y + (i * o2 + j) * nout + q * PANEL, nout, t0 > 0,
+                                 <int>min(PANEL, nout - q * PANEL))
 
 
 cdef void direct_forward(const Geom* g, Py_ssize_t lo, Py_ssize_t hi, const float* x,

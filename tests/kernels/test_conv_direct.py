@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compiler.ops import conv as conv_ops
 from compiler.ops.conv import (
     conv_geometry,
     conv_reference,
@@ -30,15 +31,29 @@ GEOMETRIES = [
     ((9, 8, 3), (2, 3), 5, (1, 1), (2, 1), ((1, 0), (0, 2))),        # dilation, uneven pads
     ((10, 9, 4), (3, 2), 20, (2, 3), (1, 1), ((0, 1), (1, 0))),      # strides (no input grad)
     ((7, 7, 7), (1, 1), 9, (1, 1), (1, 1), ((0, 0), (0, 0))),        # pointwise
+    ((7, 7, 9), (1, 1), 9, (2, 1), (1, 1), ((0, 0), (1, 0))),        # 1x1, strided, padded
     ((13, 6), (3,), 16, (1,), (2,), ((4, 0),)),                      # 1-D causal
     ((15, 3), (5,), 33, (2,), (1,), ((2, 2),)),                      # 1-D strided 'same'
     ((8, 8, 2), (8, 8), 3, (1, 1), (1, 1), ((0, 0), (0, 0))),        # 64 taps, one output
 ]
 
 
+DIRECT_FIELD = 22   # of the geometry table (conv_geometry)
+
+
 def _run(op: str, arrays: list[np.ndarray], attrs: dict, batched: list[int]) -> np.ndarray:
     graph, _, _ = op_graph(op, arrays, attrs, batched, "float32")
     return run_native(graph, arrays)["out0"]
+
+
+def _direct_field(op: str, arrays: list[np.ndarray], attrs: dict) -> int:
+    mode = ["conv", "conv_input_grad", "conv_kernel_grad"].index(op)
+    x_like, other = arrays
+    spatial = attrs["in_shape"] if mode == 1 else x_like.shape[1:-1]
+    kernel = attrs["kernel_size"] if mode == 2 else other.shape[:-2]
+    channels = other.shape[-2] if mode == 1 else x_like.shape[-1]
+    geom, _ = conv_geometry(attrs, spatial, kernel, channels, other.shape[-1], "float32", mode)
+    return int(geom[DIRECT_FIELD])
 
 
 def _both_methods(op, arrays, attrs, batched):
@@ -52,7 +67,9 @@ def _both_methods(op, arrays, attrs, batched):
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}k{g[1]}s{g[3]}d{g[4]}")
 @pytest.mark.parametrize("batch", [1, 7])
-def test_direct_method_matches_numpy_and_im2col(geometry, batch):
+def test_direct_method_matches_numpy_and_im2col(geometry, batch, monkeypatch):
+    # wherever the direct method can run, not only where it is the faster one
+    monkeypatch.setattr(conv_ops, "DIRECT_ONLY_WHERE_FASTER", False)
     spatial_c, kernel, f, strides, dilation, pads = geometry
     attrs = {"strides": strides, "dilation": dilation, "pads": pads}
     c = spatial_c[-1]
@@ -71,6 +88,7 @@ def test_direct_method_matches_numpy_and_im2col(geometry, batch):
         checks.append(("conv_input_grad", [g, w], in_attrs, [0],
                        input_grad_reference(in_attrs, g64, w64)))
     for op, arrays, op_attrs, batched, expected in checks:
+        assert _direct_field(op, arrays, op_attrs) == 1, op
         direct, im2col = _both_methods(op, arrays, op_attrs, batched)
         scale = np.abs(expected).max() + 1
         np.testing.assert_allclose(direct, expected, rtol=0, atol=2e-5 * scale, err_msg=op)
@@ -79,7 +97,7 @@ def test_direct_method_matches_numpy_and_im2col(geometry, batch):
 
 def test_the_compiler_chooses_the_direct_method_where_it_applies():
     attrs = {"strides": (1, 1), "dilation": (1, 1), "pads": ((0, 0), (0, 0))}
-    direct_field = 22   # see conv_geometry
+    direct_field = DIRECT_FIELD
     for mode in (0, 1, 2):
         geom, _ = conv_geometry(attrs, (26, 26), (3, 3), 32, 64, "float32", mode)
         assert geom[direct_field] == 1
@@ -89,5 +107,9 @@ def test_the_compiler_chooses_the_direct_method_where_it_applies():
     assert conv_geometry(strided, (26, 26), (3, 3), 32, 64, "float32", 0)[0][direct_field] == 1
     assert conv_geometry(strided, (26, 26), (3, 3), 32, 64, "float32", 1)[0][direct_field] == 0
     cube = {"strides": (1,) * 3, "dilation": (1,) * 3, "pads": ((0, 0),) * 3}
-    assert conv_geometry(cube, (5, 5, 5), (3, 3, 3), 2, 2, "float32", 0)[0][direct_field] == 0
-    assert conv_geometry(attrs, (20, 20), (9, 9), 2, 2, "float32", 0)[0][direct_field] == 0
+    assert conv_geometry(cube, (5, 5, 5), (3, 3, 3), 8, 8, "float32", 0)[0][direct_field] == 0
+    assert conv_geometry(attrs, (20, 20), (9, 9), 2, 8, "float32", 0)[0][direct_field] == 0
+    # pointwise (im2col needs no columns), long products, a narrow output: BLAS is faster
+    assert conv_geometry(attrs, (9, 9), (1, 1), 64, 64, "float32", 0)[0][direct_field] == 0
+    assert conv_geometry(attrs, (9, 9), (3, 3), 128, 64, "float32", 0)[0][direct_field] == 0
+    assert conv_geometry(attrs, (9, 9), (3, 3), 1, 32, "float32", 1)[0][direct_field] == 0
