@@ -262,6 +262,22 @@ cdef void pack_panels(const Geom* g, bint flipped, const float* w, float* bp) no
                     row[j] = w[i * g.f + col]
 
 
+cdef const float* input_sample(const Geom* g, const float* x, Py_ssize_t s, float* xpad
+                               ) noexcept nogil:
+    """Sample s of x (s1, s2, C) as the direct method reads it: in place, or when the
+    convolution pads, its zero-padded copy in xpad (span 1, span 2, C)."""
+    if not padded(g):
+        return x + s * g.in_pix * g.c
+    place(x + s * g.in_pix * g.c, g.s[1], g.s[2], g.c, g.pad[1], g.pad[2], xpad, span(g, 1),
+          span(g, 2))
+    return xpad
+
+
+cdef inline Py_ssize_t input_width(const Geom* g) noexcept nogil:
+    """The row length of the samples input_sample gives."""
+    return span(g, 2) if padded(g) else g.s[2]
+
+
 cdef void tap_conv(Py_ssize_t o1, Py_ssize_t o2, Py_ssize_t st1, Py_ssize_t st2,
                    const float* xs, Py_ssize_t width, Py_ssize_t kc, Py_ssize_t ntap,
                    const Py_ssize_t* off, const float* bp, Py_ssize_t nout,
@@ -291,17 +307,11 @@ cdef void direct_forward(const Geom* g, Py_ssize_t lo, Py_ssize_t hi, const floa
                          const float* bp, float* y, float* xpad, const float* bias,
                          int act) noexcept nogil:
     cdef Py_ssize_t off[MAX_TAPS]
-    cdef Py_ssize_t s, h1 = span(g, 1), w1 = span(g, 2), width = g.s[2]
-    cdef bint pad = padded(g)
-    cdef const float* xs
-    if pad:
-        width = w1
+    cdef Py_ssize_t s, width = input_width(g)
     cdef Py_ssize_t ntap = tap_offsets(g, width, g.c, off)
+    cdef const float* xs
     for s in range(lo, hi):
-        xs = x + s * g.in_pix * g.c
-        if pad:
-            place(xs, g.s[1], g.s[2], g.c, g.pad[1], g.pad[2], xpad, h1, w1)
-            xs = xpad
+        xs = input_sample(g, x, s, xpad)
         tap_conv(g.o[1], g.o[2], g.st[1], g.st[2], xs, width, g.c, ntap, off, bp, g.f,
                  y + s * g.out_pix * g.f)
         if bias != NULL or act != ACT_LINEAR:  # the epilogue, while the sample is in cache
@@ -335,23 +345,16 @@ cdef void direct_kernel_grad(const Geom* g, Py_ssize_t lo, Py_ssize_t hi, const 
     filters, each summing over the output pixels block by block, samples in order."""
     cdef Py_ssize_t off[MAX_TAPS]
     cdef const float* rows[TILE_ROWS]
-    cdef Py_ssize_t s, ib, i0, mt, m0, r, q, m
-    cdef Py_ssize_t h1 = span(g, 1), w1 = span(g, 2), width = g.s[2]
+    cdef Py_ssize_t s, ib, i0, mt, m0, r, q, m, width = input_width(g)
     cdef Py_ssize_t nb = max(1, GRID_PIXELS // g.o[2])   # output rows per block
     cdef Py_ssize_t panels = (g.f + PANEL - 1) // PANEL
-    cdef bint pad = padded(g)
-    cdef const float* xs
-    cdef const float* gs
-    if pad:
-        width = w1
     cdef Py_ssize_t ntap = tap_offsets(g, width, g.c, off)
     cdef Py_ssize_t depth = ntap * g.c
+    cdef const float* xs
+    cdef const float* gs
     for s in range(lo, hi):
-        xs = x + s * g.in_pix * g.c
+        xs = input_sample(g, x, s, xpad)
         gs = dy + s * g.out_pix * g.f
-        if pad:
-            place(xs, g.s[1], g.s[2], g.c, g.pad[1], g.pad[2], xpad, h1, w1)
-            xs = xpad
         for ib in range((g.o[1] + nb - 1) // nb):
             i0 = ib * nb
             for mt in range((depth + TILE_ROWS - 1) // TILE_ROWS):
