@@ -269,6 +269,10 @@ def pool_cases():
     out.append(("max_pool", [small_integers(4, 6, 6, 3)],
                 {"pool_size": (3, 3), "strides": (1, 1), "padding": "same",
                  "channels_first": False}, [0], []))
+    # Ties across more channels than one block of the kernel (64) and an odd tail.
+    out.append(("max_pool", [small_integers(3, 6, 5, 67)],
+                {"pool_size": (2, 2), "strides": (2, 2), "padding": "same",
+                 "channels_first": False}, [0], []))
     # Large enough for the threaded path.
     out.append(("max_pool", [distinct(16, 24, 24, 16)],
                 {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid",
