@@ -166,6 +166,10 @@ def cases():
         out.append(("dense", [normal(5, 4), normal(4, 3), normal(3)], {"fn": fn}, [0],
                     [0, 1, 2]))
     out.append(("dense", [normal(5, 4), normal(4, 3)], {"fn": "tanh"}, [0], [0, 1]))
+    # A long inner dimension: the kernel cuts it in blocks (blas.pxd gemm_split_k). Small
+    # integers: every partial sum is exact in float32, whatever the order of the additions.
+    out.append(("dense", [small_integers(16, 4096), small_integers(4096, 64),
+                          small_integers(64)], {"fn": "relu"}, [0], []))
     for ta in (False, True):
         for tb in (False, True):
             a = (3, 4) if ta else (4, 3)
