@@ -272,11 +272,16 @@ class Lowerer:
     def activation_grad(self, node: Node, bias_grad: Optional[Value]) -> None:
         (y, dy), dx = node.inputs, node.outputs[0]
         rows, cols = self._rows_cols(y)
-        writes = [dx] + ([bias_grad] if bias_grad is not None else [])
-        self.calls.append(Call(
-            "activation_grad", dx.dtype,
-            [_codes().ACTIVATIONS[node.attrs["fn"]], rows, cols, Buf(y), Buf(dy), Buf(dx),
-             Buf(bias_grad) if bias_grad is not None else 0], [y, dy], writes))
+        fields: list[Field] = [_codes().ACTIVATIONS[node.attrs["fn"]], rows, cols, Buf(y),
+                               Buf(dy), Buf(dx)]
+        writes = [dx]
+        if bias_grad is not None:
+            # The column sums' per-block partials (activations.pxd act_bwd_bias).
+            activations = importlib.import_module("cthulhu._kernels.activations")
+            partials = Value((activations.COLSUM_PARTIALS_PER_COLUMN * cols,), "float64")
+            fields += [Buf(bias_grad), Buf(partials)]
+            writes += [bias_grad, partials]
+        self.calls.append(Call("activation_grad", dx.dtype, fields, [y, dy], writes))
 
     def elementwise(self, node: Node, program, stores) -> None:
         shape = node.outputs[0].shape

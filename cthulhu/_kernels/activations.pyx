@@ -23,7 +23,6 @@ cdef double SELU_SCALE = 1.0507009873554805
 # Rows of a chunk processed as one span by the row-wise epilogue (keeps data in L1).
 cdef enum:
     SPAN_CHUNK = 2048
-    COLSUM_MAX_BLOCKS = 64      # the row blocking of col_sum depends on rows only
     COLSUM_MIN_BLOCK_ROWS = 32
     COLSUM_COL_CHUNK = 256
 
@@ -323,6 +322,61 @@ cdef void col_sum(Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating*
                             min(cols, (chunk + 1) * COLSUM_COL_CHUNK), x, out)
 
 
+cdef void _act_bwd_rows(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
+                        const floating* dy, floating* dx) noexcept nogil:
+    cdef Py_ssize_t i
+    if act == ACT_SOFTMAX:
+        for i in range(rows):
+            _softmax_bwd_row(cols, y + i * cols, dy + i * cols, dx + i * cols)
+    else:
+        _act_bwd_span(act, rows * cols, y, dy, dx)
+
+
+cdef void _act_bwd_block(int act, Py_ssize_t nr, Py_ssize_t cols, const floating* y,
+                         const floating* dy, floating* dx, double* part) noexcept nogil:
+    """nr rows of dx, and part[j] = their column sums (as _block_colsum: in row order from
+    0.0), a few rows at a time so that the sums read dx from L1."""
+    cdef Py_ssize_t step = SPAN_CHUNK // cols if cols < SPAN_CHUNK else 1
+    cdef Py_ssize_t r = 0, i, j, k
+    cdef const floating* row
+    for j in range(cols):
+        part[j] = 0.0
+    while r < nr:
+        k = nr - r if nr - r < step else step
+        _act_bwd_rows(act, k, cols, y + r * cols, dy + r * cols, dx + r * cols)
+        for i in range(k):
+            row = dx + (r + i) * cols
+            for j in range(cols):
+                part[j] += row[j]
+        r += k
+
+
+cdef void act_bwd_bias(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
+                       const floating* dy, floating* dx, floating* dbias, double* partials,
+                       int n_threads) noexcept nogil:
+    cdef Py_ssize_t br = _colsum_block_rows(rows)
+    cdef Py_ssize_t nb = (rows + br - 1) // br
+    cdef Py_ssize_t b, j, nr
+    if partials == NULL or rows <= 0 or cols <= 0:
+        act_bwd(act, rows, cols, y, dy, dx, dbias, n_threads)
+        return
+    if n_threads > 1 and nb > 1:
+        for b in prange(nb, schedule='static', num_threads=n_threads):
+            nr = rows - b * br if rows - b * br < br else br
+            _act_bwd_block(act, nr, cols, y + b * br * cols, dy + b * br * cols,
+                           dx + b * br * cols, partials + b * cols)
+    else:
+        for b in range(nb):
+            nr = rows - b * br if rows - b * br < br else br
+            _act_bwd_block(act, nr, cols, y + b * br * cols, dy + b * br * cols,
+                           dx + b * br * cols, partials + b * cols)
+    for b in range(1, nb):          # in block order, as _colsum_columns
+        for j in range(cols):
+            partials[j] += partials[b * cols + j]
+    for j in range(cols):
+        dbias[j] = <floating>partials[j]
+
+
 cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
                   const floating* dy, floating* dx, floating* dbias,
                   int n_threads) noexcept nogil:
@@ -412,8 +466,9 @@ def bias_act_fwd_np(act, z, bias=None, n_threads=1):
     return z
 
 
-def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
-    """dx[...] = dL/dx from y = act(x) and dy; dbias (if given) = column sums of dx."""
+def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1, bint fused=False):
+    """dx[...] = dL/dx from y = act(x) and dy; dbias (if given) = column sums of dx, with
+    fused through act_bwd_bias (one pass; its partials allocated here)."""
     cdef int code = _check_act(act)
     check_array("y", y)
     check_array("dy", dy, y.dtype)
@@ -432,14 +487,16 @@ def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
     cdef void* py = _data(y)
     cdef void* pdy = _data(dy)
     cdef void* pdx = _data(dx)
+    partials = np.empty(COLSUM_MAX_BLOCKS * cols if fused else 0)
+    cdef double* pp = <double*>_data(partials) if fused else NULL
     if y.dtype == np.float32:
         with nogil:
-            act_bwd(code, rows, cols, <const float*>py, <const float*>pdy, <float*>pdx,
-                    <float*>pdb, nt)
+            act_bwd_bias(code, rows, cols, <const float*>py, <const float*>pdy, <float*>pdx,
+                         <float*>pdb, pp, nt)
     else:
         with nogil:
-            act_bwd(code, rows, cols, <const double*>py, <const double*>pdy, <double*>pdx,
-                    <double*>pdb, nt)
+            act_bwd_bias(code, rows, cols, <const double*>py, <const double*>pdy,
+                         <double*>pdx, <double*>pdb, pp, nt)
     return dx
 
 
@@ -461,3 +518,6 @@ def col_sum_np(x, out, n_threads=1):
         with nogil:
             col_sum(rows, cols, <const double*>px, <double*>po, nt)
     return out
+
+
+COLSUM_PARTIALS_PER_COLUMN = COLSUM_MAX_BLOCKS  # act_bwd_bias: partials per column

@@ -15,7 +15,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
+from cthulhu._kernels.activations cimport act_bwd_bias, act_fwd, bias_act_fwd
 from cthulhu._kernels.batchnorm cimport bn_infer_bwd, bn_infer_fwd, bn_train_bwd, bn_train_fwd
 from cthulhu._kernels.blas cimport gemm_batched, gemm_split_k
 from cthulhu._kernels.codes cimport *
@@ -321,11 +321,11 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         act_fwd(<int>f[0], rows, cols, <const floating*>addr(f[3]), <floating*>addr(f[4]),
                 threads_for(rows * cols))
     elif op == OP_ACT_GRAD:
-        # act, rows, cols, Y, DY, DX, DBIAS (0: none)
+        # act, rows, cols, Y, DY, DX, DBIAS (0: none), PARTIALS (float64, with DBIAS)
         rows, cols = dim(f[1], n), dim(f[2], n)
-        act_bwd(<int>f[0], rows, cols, <const floating*>addr(f[3]),
-                <const floating*>addr(f[4]), <floating*>addr(f[5]), <floating*>addr(f[6]),
-                threads_for(rows * cols))
+        act_bwd_bias(<int>f[0], rows, cols, <const floating*>addr(f[3]),
+                     <const floating*>addr(f[4]), <floating*>addr(f[5]),
+                     <floating*>addr(f[6]), <double*>addr(f[7]), threads_for(rows * cols))
     elif op == OP_EW:
         exec_ew(tag, f, aux, consts, scratch, n)
     elif op == OP_REDUCE:
