@@ -176,20 +176,40 @@ cdef void _bias_act_row(int act, Py_ssize_t cols, floating* z,
         c0 += w
 
 
+cdef void _bias_act_rows(int act, Py_ssize_t rows, Py_ssize_t cols, floating* z,
+                         const floating* bias) noexcept nogil:
+    """Short rows (a convolution's channels) go by groups of about SPAN_CHUNK elements:
+    the bias added row by row, then the activation over the whole group as one span (one
+    call instead of one per row of 32 or 64 values), while the group is in L1."""
+    cdef Py_ssize_t i, j
+    if rows == 1 or act == ACT_SOFTMAX:
+        for i in range(rows):
+            _bias_act_row(act, cols, z + i * cols, bias)
+        return
+    for i in range(rows):
+        for j in range(cols):
+            z[i * cols + j] = z[i * cols + j] + bias[j]
+    _act_span(act, rows * cols, z, z)
+
+
 cdef void bias_act_fwd(int act, Py_ssize_t rows, Py_ssize_t cols, floating* z,
                        const floating* bias, int n_threads) noexcept nogil:
-    cdef Py_ssize_t i
+    cdef Py_ssize_t step = SPAN_CHUNK // cols if cols < SPAN_CHUNK else 1
+    cdef Py_ssize_t groups = (rows + step - 1) // step
+    cdef Py_ssize_t g, k
     if rows <= 0 or cols <= 0:
         return
     if bias == NULL:
         act_fwd(act, rows, cols, z, z, n_threads)
         return
-    if n_threads > 1 and rows > 1:
-        for i in prange(rows, schedule='static', num_threads=n_threads):
-            _bias_act_row(act, cols, z + i * cols, bias)
+    if n_threads > 1 and groups > 1:
+        for g in prange(groups, schedule='static', num_threads=n_threads):
+            k = rows - g * step if rows - g * step < step else step
+            _bias_act_rows(act, k, cols, z + g * step * cols, bias)
     else:
-        for i in range(rows):
-            _bias_act_row(act, cols, z + i * cols, bias)
+        for g in range(groups):
+            k = rows - g * step if rows - g * step < step else step
+            _bias_act_rows(act, k, cols, z + g * step * cols, bias)
 
 
 # ---------------------------------------------------------------- backward

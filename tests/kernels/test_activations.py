@@ -8,7 +8,7 @@ ALPHA = 1.6732632423543772
 SCALE = 1.0507009873554805
 DTYPES = [np.float32, np.float64]
 THREADS = [1, 2]
-SHAPES = [(0, 5), (4, 0), (1, 1), (3, 7), (7, 10001)]   # the last one: 70007 elements
+SHAPES = [(0, 5), (4, 0), (1, 1), (3, 7), (1000, 33), (7, 10001)]   # (7, 10001): 70007 elements
 
 
 def ref_fwd(name, x):
