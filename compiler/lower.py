@@ -11,6 +11,7 @@ Sizes that depend on the batch are "dims": an int >= 0 is fixed; an int < 0 mean
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -100,9 +101,21 @@ def _broadcast_pair(operand: Shape, out: Shape) -> tuple[int, int]:
     return dims(out[first:last + 1]), dims(out[last + 1:])
 
 
+def _split_k_scratch(m: int, n: int, k: int, dtype: str) -> Optional[Value]:
+    """Room for the partial products of a GEMM whose long inner dimension the kernel may cut
+    (blas.pxd gemm_split_k), or None when its static sizes never allow that."""
+    if k < 0 or (m < 0 and n < 0):
+        return None
+    blas = importlib.import_module("cthulhu._kernels.blas")
+    blocks = blas.split_k_max_blocks_np(k, max(d for d in (m, n) if d >= 0))
+    if blocks <= 1:
+        return None
+    size = (blocks - 1) * abs(m) * abs(n)
+    return Value((None, size) if min(m, n) < 0 else (size,), dtype)
+
+
 def _codes() -> Any:
     """The kernels' integer codes (imported late: the interpreter needs no native code)."""
-    import importlib
     return importlib.import_module("cthulhu._kernels.codes")
 
 
@@ -198,12 +211,14 @@ class Lowerer:
         n = _matrix_dims(b, tb)[1]
         out = node.outputs[0]
         reads = [a, b] + ([bias] if bias is not None else [])
+        scratch = _split_k_scratch(m, n, k, out.dtype)
         self.calls.append(Call(
             "gemm", out.dtype,
             [int(ta), int(tb), m, n, k, Buf(a), Buf(b), Buf(out),
-             Buf(bias) if bias is not None else 0, _codes().ACTIVATIONS[fn]],
-            reads, [out], flops=2 * abs(m) * abs(n) * abs(k),
-            flops_per_row=min(m, n, k) < 0))
+             Buf(bias) if bias is not None else 0, _codes().ACTIVATIONS[fn],
+             Buf(scratch) if scratch is not None else 0],
+            reads, [out] + ([scratch] if scratch is not None else []),
+            flops=2 * abs(m) * abs(n) * abs(k), flops_per_row=min(m, n, k) < 0))
 
     def conv(self, node: Node, mode: int, a: Value, b: Value, spatial: tuple, kernel: tuple,
              bias: Optional[Value] = None, fn: str = "linear") -> None:
@@ -258,11 +273,16 @@ class Lowerer:
     def activation_grad(self, node: Node, bias_grad: Optional[Value]) -> None:
         (y, dy), dx = node.inputs, node.outputs[0]
         rows, cols = self._rows_cols(y)
-        writes = [dx] + ([bias_grad] if bias_grad is not None else [])
-        self.calls.append(Call(
-            "activation_grad", dx.dtype,
-            [_codes().ACTIVATIONS[node.attrs["fn"]], rows, cols, Buf(y), Buf(dy), Buf(dx),
-             Buf(bias_grad) if bias_grad is not None else 0], [y, dy], writes))
+        fields: list[Field] = [_codes().ACTIVATIONS[node.attrs["fn"]], rows, cols, Buf(y),
+                               Buf(dy), Buf(dx)]
+        writes = [dx]
+        if bias_grad is not None:
+            # The column sums' per-block partials (activations.pxd act_bwd_bias).
+            activations = importlib.import_module("cthulhu._kernels.activations")
+            partials = Value((activations.COLSUM_PARTIALS_PER_COLUMN * cols,), "float64")
+            fields += [Buf(bias_grad), Buf(partials)]
+            writes += [bias_grad, partials]
+        self.calls.append(Call("activation_grad", dx.dtype, fields, [y, dy], writes))
 
     def elementwise(self, node: Node, program, stores) -> None:
         shape = node.outputs[0].shape

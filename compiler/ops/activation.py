@@ -121,7 +121,7 @@ def _activation_grad_lower(lowerer, node: Node) -> None:
     lowerer.activation_grad(node, bias_grad=None)
 
 
-# ---- activation_grad_bias(y, dy) -> (dx, sum of dx over the batch axis) -------------------
+# ---- activation_grad_bias(y, dy) -> (dx, sum of dx over all axes but the last) ------------
 activation_grad_bias = define_op(
     "activation_grad_bias", "fused",
     nondiff_reason="fused backward ops appear only after differentiation")
@@ -130,15 +130,15 @@ activation_grad_bias = define_op(
 @activation_grad_bias.shape
 def _activation_grad_bias_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
     ((shape, dtype),) = _activation_grad_shape_rule(attrs, inputs)
-    if len(shape) != 2:
-        raise ValueError("activation_grad_bias works on (rows, units) values")
-    return [(shape, dtype), (shape[1:], dtype)]
+    if len(shape) < 2:
+        raise ValueError("activation_grad_bias works on (..., units) values")
+    return [(shape, dtype), (shape[-1:], dtype)]
 
 
 @activation_grad_bias.reference
 def _activation_grad_bias_reference(attrs: dict, y: np.ndarray, dy: np.ndarray) -> tuple:
     dx = np.asarray(activation_grad_reference(attrs["fn"], y, dy), dtype=y.dtype)
-    return (dx, dx.sum(axis=0))
+    return (dx, dx.sum(axis=tuple(range(dx.ndim - 1))))
 
 
 @activation_grad_bias.lower

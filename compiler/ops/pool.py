@@ -188,6 +188,9 @@ def _pack(values: tuple, fill: int) -> int:
 def _lower(lowerer, node: Node, kernel: str, x_shape: Shape, bufs: list) -> None:
     attrs = node.attrs
     g = geometry(attrs, x_shape)
+    if int(np.prod(g.spatial)) >= 1 << 31:  # the max_pool kernel keeps int32 offsets
+        raise NotImplementedError(f"pooling inputs must have fewer than 2**31 positions, got "
+                                  f"{g.spatial}")
     fields: list[Field] = [dims(g.outer), g.channels, _pack(g.spatial, 1), _pack(g.out, 1),
               _pack(tuple(attrs["pool_size"]), 1), _pack(tuple(attrs["strides"]), 1),
               _pack(g.pad, 0)]

@@ -7,10 +7,13 @@ The generator (mirrored bit for bit by cthulhu/_kernels/rng.pyx)::
     mix64(z)          = splitmix64 finaliser
     stream_key(s, t)  = mix64(mix64(s ^ SEED_SALT) + (t + 1) * GOLDEN)
     uniform(key, i)   = (mix64(key + (i + 1) * GOLDEN) >> 11) * 2**-53   (i from 0)
+
+Dropout draws 32 bits per element, one hash for two elements (dropout_keep below).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,6 +50,19 @@ def uniform(seed: int, step: int, size: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         bits = mix64(key + counters * GOLDEN)
     return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def dropout_keep(seed: int, step: int, size: int, rate: float) -> np.ndarray:
+    """Element i is kept when its 32 bits, the low (i even) or high (i odd) half of
+    mix64(key + (i // 2 + 1) * GOLDEN), reach ceil(rate * 2**32): probability 1 - rate."""
+    key = stream_key(seed, step)
+    pairs = np.arange(1, (size + 1) // 2 + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = mix64(key + pairs * GOLDEN)
+    bits = np.empty(2 * len(pairs), np.uint64)
+    bits[0::2] = h & np.uint64(0xFFFFFFFF)
+    bits[1::2] = h >> np.uint64(32)
+    return bits[:size] >= math.ceil(rate * 2.0**32)
 
 
 def normal(seed: int, step: int, size: int, mean: float, stddev: float) -> np.ndarray:
@@ -145,7 +161,7 @@ def _dropout_shape_rule(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, s
 @dropout.reference
 def _dropout_reference(attrs: dict, x: np.ndarray, step: np.ndarray) -> tuple:
     rate = attrs["rate"]
-    keep = uniform(attrs["seed"], int(step), x.size).reshape(x.shape) >= rate
+    keep = dropout_keep(attrs["seed"], int(step), x.size, rate).reshape(x.shape)
     scale = x.dtype.type(1.0 / (1.0 - rate))
     return (np.where(keep, x * scale, 0).astype(x.dtype),)
 

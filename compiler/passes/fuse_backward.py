@@ -1,6 +1,7 @@
-"""Backward fusion: an activation gradient whose result is summed over the batch (the bias
-gradient of a dense layer) becomes one ``activation_grad_bias`` node computing both in one
-pass. Invariant: no activation_grad feeds a batch-axis reduce_sum of rank-2 values."""
+"""Backward fusion: an activation gradient whose result is summed over every axis but the
+last (the bias gradient of a dense or convolution layer) becomes one ``activation_grad_bias``
+node computing both in one pass. Invariant: no activation_grad feeds a reduce_sum over all
+the leading axes of its value."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ def fuse_bias_grad(graph: Graph) -> Graph:
     mapping: dict[int, Value] = {}
     dropped: set[int] = set()
     for node in graph.nodes:
-        if node.op != "reduce_sum" or node.attrs["axes"] != (0,) or node.attrs["keepdims"]:
+        if node.op != "reduce_sum" or node.attrs["keepdims"]:
             continue
         grad = producer.get(node.inputs[0].id)
-        if grad is None or grad.op != "activation_grad" or grad.outputs[0].rank != 2:
+        if grad is None or grad.op != "activation_grad" or grad.outputs[0].rank < 2:
+            continue
+        if tuple(node.attrs["axes"]) != tuple(range(grad.outputs[0].rank - 1)):
             continue
         if id(grad) in fused:
             mapping[node.outputs[0].id] = fused[id(grad)].outputs[1]

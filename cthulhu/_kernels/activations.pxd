@@ -17,6 +17,18 @@ cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
                   const floating* dy, floating* dx, floating* dbias,
                   int n_threads) noexcept nogil
 
+# act_bwd with its column sums in the same pass: threads take whole row blocks of the
+# col_sum blocking, each computes its rows of dx and their partial sums (in L1) into
+# `partials` (room for COLSUM_MAX_BLOCKS * cols doubles), and the partials are added in
+# block order: the very arithmetic of act_bwd + col_sum, so the same bits. With partials
+# NULL it is act_bwd (two passes).
+cdef void act_bwd_bias(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
+                       const floating* dy, floating* dx, floating* dbias, double* partials,
+                       int n_threads) noexcept nogil
+
+cdef enum:
+    COLSUM_MAX_BLOCKS = 64      # the row blocking of col_sum depends on rows only
+
 # dbias[j] = sum_i x[i, j] with the same deterministic blocking (also usable on its own).
 cdef void col_sum(Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating* out,
                   int n_threads) noexcept nogil

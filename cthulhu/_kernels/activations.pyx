@@ -23,7 +23,6 @@ cdef double SELU_SCALE = 1.0507009873554805
 # Rows of a chunk processed as one span by the row-wise epilogue (keeps data in L1).
 cdef enum:
     SPAN_CHUNK = 2048
-    COLSUM_MAX_BLOCKS = 64      # the row blocking of col_sum depends on rows only
     COLSUM_MIN_BLOCK_ROWS = 32
     COLSUM_COL_CHUNK = 256
 
@@ -177,20 +176,40 @@ cdef void _bias_act_row(int act, Py_ssize_t cols, floating* z,
         c0 += w
 
 
+cdef void _bias_act_rows(int act, Py_ssize_t rows, Py_ssize_t cols, floating* z,
+                         const floating* bias) noexcept nogil:
+    """Short rows (a convolution's channels) go by groups of about SPAN_CHUNK elements:
+    the bias added row by row, then the activation over the whole group as one span (one
+    call instead of one per row of 32 or 64 values), while the group is in L1."""
+    cdef Py_ssize_t i, j
+    if rows == 1 or act == ACT_SOFTMAX:
+        for i in range(rows):
+            _bias_act_row(act, cols, z + i * cols, bias)
+        return
+    for i in range(rows):
+        for j in range(cols):
+            z[i * cols + j] = z[i * cols + j] + bias[j]
+    _act_span(act, rows * cols, z, z)
+
+
 cdef void bias_act_fwd(int act, Py_ssize_t rows, Py_ssize_t cols, floating* z,
                        const floating* bias, int n_threads) noexcept nogil:
-    cdef Py_ssize_t i
+    cdef Py_ssize_t step = SPAN_CHUNK // cols if cols < SPAN_CHUNK else 1
+    cdef Py_ssize_t groups = (rows + step - 1) // step
+    cdef Py_ssize_t g, k
     if rows <= 0 or cols <= 0:
         return
     if bias == NULL:
         act_fwd(act, rows, cols, z, z, n_threads)
         return
-    if n_threads > 1 and rows > 1:
-        for i in prange(rows, schedule='static', num_threads=n_threads):
-            _bias_act_row(act, cols, z + i * cols, bias)
+    if n_threads > 1 and groups > 1:
+        for g in prange(groups, schedule='static', num_threads=n_threads):
+            k = rows - g * step if rows - g * step < step else step
+            _bias_act_rows(act, k, cols, z + g * step * cols, bias)
     else:
-        for i in range(rows):
-            _bias_act_row(act, cols, z + i * cols, bias)
+        for g in range(groups):
+            k = rows - g * step if rows - g * step < step else step
+            _bias_act_rows(act, k, cols, z + g * step * cols, bias)
 
 
 # ---------------------------------------------------------------- backward
@@ -261,18 +280,43 @@ cdef inline Py_ssize_t _colsum_block_rows(Py_ssize_t rows) noexcept nogil:
     return br if br > COLSUM_MIN_BLOCK_ROWS else COLSUM_MIN_BLOCK_ROWS
 
 
+cdef void _add_rows(Py_ssize_t nr, Py_ssize_t w, Py_ssize_t stride, const floating* x,
+                    double* part) noexcept nogil:
+    """part[j] += x[r * stride + j] for j < w, r < nr, in row order. Eight columns at a time
+    stay in registers through all the rows (a loop over the row's columns loads and stores
+    part[] for every element instead: twice the instructions); same sums either way."""
+    cdef Py_ssize_t r, j = 0
+    cdef const floating* row
+    cdef double a0, a1, a2, a3, a4, a5, a6, a7
+    while j + 8 <= w:
+        a0, a1, a2, a3 = part[j], part[j + 1], part[j + 2], part[j + 3]
+        a4, a5, a6, a7 = part[j + 4], part[j + 5], part[j + 6], part[j + 7]
+        for r in range(nr):
+            row = x + r * stride + j
+            a0 += row[0]
+            a1 += row[1]
+            a2 += row[2]
+            a3 += row[3]
+            a4 += row[4]
+            a5 += row[5]
+            a6 += row[6]
+            a7 += row[7]
+        part[j], part[j + 1], part[j + 2], part[j + 3] = a0, a1, a2, a3
+        part[j + 4], part[j + 5], part[j + 6], part[j + 7] = a4, a5, a6, a7
+        j += 8
+    for r in range(nr):
+        row = x + r * stride
+        for j in range(w - w % 8, w):
+            part[j] += row[j]
+
+
 cdef void _block_colsum(Py_ssize_t nr, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_t c1,
                         const floating* x, double* out) noexcept nogil:
     """out[j - c0] = sum_{r < nr} x[r, j] for c0 <= j < c1, summed in row order from 0."""
-    cdef Py_ssize_t r, j
-    cdef Py_ssize_t w = c1 - c0
-    cdef const floating* row
-    for j in range(w):
+    cdef Py_ssize_t j
+    for j in range(c1 - c0):
         out[j] = 0.0
-    for r in range(nr):
-        row = x + r * cols + c0
-        for j in range(w):
-            out[j] += row[j]
+    _add_rows(nr, c1 - c0, cols, x + c0, out)
 
 
 cdef void _colsum_columns(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_t c1,
@@ -321,6 +365,57 @@ cdef void col_sum(Py_ssize_t rows, Py_ssize_t cols, const floating* x, floating*
         for chunk in range(n_chunks):
             _colsum_columns(rows, cols, chunk * COLSUM_COL_CHUNK,
                             min(cols, (chunk + 1) * COLSUM_COL_CHUNK), x, out)
+
+
+cdef void _act_bwd_rows(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
+                        const floating* dy, floating* dx) noexcept nogil:
+    cdef Py_ssize_t i
+    if act == ACT_SOFTMAX:
+        for i in range(rows):
+            _softmax_bwd_row(cols, y + i * cols, dy + i * cols, dx + i * cols)
+    else:
+        _act_bwd_span(act, rows * cols, y, dy, dx)
+
+
+cdef void _act_bwd_block(int act, Py_ssize_t nr, Py_ssize_t cols, const floating* y,
+                         const floating* dy, floating* dx, double* part) noexcept nogil:
+    """nr rows of dx, and part[j] = their column sums (as _block_colsum: in row order from
+    0.0), a few rows at a time so that the sums read dx from L1."""
+    cdef Py_ssize_t step = SPAN_CHUNK // cols if cols < SPAN_CHUNK else 1
+    cdef Py_ssize_t r = 0, j, k
+    for j in range(cols):
+        part[j] = 0.0
+    while r < nr:
+        k = nr - r if nr - r < step else step
+        _act_bwd_rows(act, k, cols, y + r * cols, dy + r * cols, dx + r * cols)
+        _add_rows(k, cols, cols, dx + r * cols, part)
+        r += k
+
+
+cdef void act_bwd_bias(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
+                       const floating* dy, floating* dx, floating* dbias, double* partials,
+                       int n_threads) noexcept nogil:
+    cdef Py_ssize_t br = _colsum_block_rows(rows)
+    cdef Py_ssize_t nb = (rows + br - 1) // br
+    cdef Py_ssize_t b, j, nr
+    if partials == NULL or rows <= 0 or cols <= 0:
+        act_bwd(act, rows, cols, y, dy, dx, dbias, n_threads)
+        return
+    if n_threads > 1 and nb > 1:
+        for b in prange(nb, schedule='static', num_threads=n_threads):
+            nr = rows - b * br if rows - b * br < br else br
+            _act_bwd_block(act, nr, cols, y + b * br * cols, dy + b * br * cols,
+                           dx + b * br * cols, partials + b * cols)
+    else:
+        for b in range(nb):
+            nr = rows - b * br if rows - b * br < br else br
+            _act_bwd_block(act, nr, cols, y + b * br * cols, dy + b * br * cols,
+                           dx + b * br * cols, partials + b * cols)
+    for b in range(1, nb):          # in block order, as _colsum_columns
+        for j in range(cols):
+            partials[j] += partials[b * cols + j]
+    for j in range(cols):
+        dbias[j] = <floating>partials[j]
 
 
 cdef void act_bwd(int act, Py_ssize_t rows, Py_ssize_t cols, const floating* y,
@@ -412,8 +507,9 @@ def bias_act_fwd_np(act, z, bias=None, n_threads=1):
     return z
 
 
-def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
-    """dx[...] = dL/dx from y = act(x) and dy; dbias (if given) = column sums of dx."""
+def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1, bint fused=False):
+    """dx[...] = dL/dx from y = act(x) and dy; dbias (if given) = column sums of dx, with
+    fused through act_bwd_bias (one pass; its partials allocated here)."""
     cdef int code = _check_act(act)
     check_array("y", y)
     check_array("dy", dy, y.dtype)
@@ -432,14 +528,16 @@ def act_bwd_np(act, y, dy, dx, dbias=None, n_threads=1):
     cdef void* py = _data(y)
     cdef void* pdy = _data(dy)
     cdef void* pdx = _data(dx)
+    partials = np.empty(COLSUM_MAX_BLOCKS * cols if fused else 0)
+    cdef double* pp = <double*>_data(partials) if fused else NULL
     if y.dtype == np.float32:
         with nogil:
-            act_bwd(code, rows, cols, <const float*>py, <const float*>pdy, <float*>pdx,
-                    <float*>pdb, nt)
+            act_bwd_bias(code, rows, cols, <const float*>py, <const float*>pdy, <float*>pdx,
+                         <float*>pdb, pp, nt)
     else:
         with nogil:
-            act_bwd(code, rows, cols, <const double*>py, <const double*>pdy, <double*>pdx,
-                    <double*>pdb, nt)
+            act_bwd_bias(code, rows, cols, <const double*>py, <const double*>pdy,
+                         <double*>pdx, <double*>pdb, pp, nt)
     return dx
 
 
@@ -461,3 +559,6 @@ def col_sum_np(x, out, n_threads=1):
         with nogil:
             col_sum(rows, cols, <const double*>px, <double*>po, nt)
     return out
+
+
+COLSUM_PARTIALS_PER_COLUMN = COLSUM_MAX_BLOCKS  # act_bwd_bias: partials per column

@@ -20,6 +20,19 @@ cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, 
                         const floating* b, Py_ssize_t ldb, floating beta,
                         floating* c, Py_ssize_t ldc, int n_threads) noexcept nogil
 
+# gemm_threaded, except that a long inner dimension (k >= GEMM_SPLIT_K_RATIO * max(m, n))
+# is cut into gemm_k_blocks(m, n, k) blocks (from the shape alone): each block is one BLAS
+# call that packs only its slices of op(A) and op(B), where a cut of the rows would pack all
+# of op(B) again for every block. Block 0 goes to C, the others to `scratch` (room for
+# (blocks - 1) * m * n elements, see split_k_max_blocks_np), then C += the partials in
+# block order. With scratch NULL, or a shape that is not cut, it is gemm_threaded.
+cdef void gemm_split_k(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       floating alpha, const floating* a, Py_ssize_t lda,
+                       const floating* b, Py_ssize_t ldb, floating beta,
+                       floating* c, Py_ssize_t ldc, floating* scratch,
+                       int n_threads) noexcept nogil
+cdef Py_ssize_t gemm_k_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
+
 # batch independent products C[i] = op(A[i]) @ op(B[i]) (C[i] overwritten), all operands
 # contiguous (batch, rows, cols). Small items run in parallel over the batch, large ones one
 # after the other with gemm_threaded: the choice depends on the shape only, and every item
@@ -33,3 +46,5 @@ cdef enum:
     GEMM_MIN_BLOCK_ROWS = 16
     GEMM_MIN_BLOCK_COLS = 64
     GEMM_MAX_BLOCKS = 4
+    GEMM_SPLIT_K_RATIO = 4
+    GEMM_MIN_BLOCK_K = 256

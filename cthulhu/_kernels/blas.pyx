@@ -3,8 +3,10 @@
 Design: scipy's BLAS is kept single-threaded (cthulhu/_threads.py); `gemm_threaded` splits a
 product into row blocks (or column blocks when there are few rows) and runs one BLAS call
 per block on OpenMP threads, which sleep when idle. Each output element is still computed by
-one BLAS call over the whole inner dimension. Products with one row or one column go to
-GEMV: OpenBLAS's GEMM is several times slower than its GEMV on such shapes.
+one BLAS call over the whole inner dimension, except in `gemm_split_k` (a long inner
+dimension: blocks of it, their partial products added in block order). Products with one
+row or one column go to GEMV: OpenBLAS's GEMM is several times slower than its GEMV on such
+shapes.
 """
 
 cimport numpy as cnp
@@ -128,6 +130,48 @@ cdef void gemm_threaded(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, 
                  b + (lo * ldb if trans_b else lo), ldb, beta, c + lo, ldc)
 
 
+cdef inline Py_ssize_t _k_blocks(Py_ssize_t k, Py_ssize_t mn) noexcept nogil:
+    if k < GEMM_SPLIT_K_RATIO * mn:
+        return 1
+    return min(GEMM_MAX_BLOCKS, k // GEMM_MIN_BLOCK_K)
+
+
+cdef Py_ssize_t gemm_k_blocks(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    if m * n * k < GEMM_PARALLEL_MIN_MACS:
+        return 1
+    return _k_blocks(k, max(m, n))
+
+
+cdef void gemm_split_k(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       floating alpha, const floating* a, Py_ssize_t lda,
+                       const floating* b, Py_ssize_t ldb, floating beta,
+                       floating* c, Py_ssize_t ldc, floating* scratch,
+                       int n_threads) noexcept nogil:
+    cdef Py_ssize_t blocks = gemm_k_blocks(m, n, k) if scratch != NULL else 1
+    cdef Py_ssize_t i, j, p, lo, hi
+    cdef floating* row
+    if blocks <= 1:
+        gemm_threaded(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                      n_threads)
+        return
+    for i in prange(blocks, nogil=True, num_threads=max(1, n_threads), schedule="dynamic"):
+        lo = k * i // blocks
+        hi = k * (i + 1) // blocks
+        # Columns lo..hi of op(A), rows lo..hi of op(B).
+        if i == 0:
+            gemm(trans_a, trans_b, m, n, hi, alpha, a, lda, b, ldb, beta, c, ldc)
+        else:
+            gemm(trans_a, trans_b, m, n, hi - lo, alpha, a + (lo * lda if trans_a else lo),
+                 lda, b + (lo if trans_b else lo * ldb), ldb, <floating>0.0,
+                 scratch + (i - 1) * m * n, n)
+    # The partials are added in block order, a row of C at a time (any thread count).
+    for i in prange(m, nogil=True, num_threads=max(1, n_threads), schedule="static"):
+        row = c + i * ldc
+        for p in range(blocks - 1):
+            for j in range(n):
+                row[j] = row[j] + scratch[(p * m + i) * n + j]
+
+
 cdef void gemm_batched(bint trans_a, bint trans_b, Py_ssize_t batch, Py_ssize_t m,
                        Py_ssize_t n, Py_ssize_t k, const floating* a, const floating* b,
                        floating* c, int n_threads) noexcept nogil:
@@ -147,8 +191,20 @@ cdef void gemm_batched(bint trans_a, bint trans_b, Py_ssize_t batch, Py_ssize_t 
                  b + i * k * n, ldb, <floating>0.0, c + i * m * n, n)
 
 
-def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, int n_threads=1):
-    """c[...] = alpha * op(a) @ op(b) + beta * c, in place on the C-contiguous array c."""
+def split_k_max_blocks_np(Py_ssize_t k, Py_ssize_t mn):
+    """The most blocks gemm_split_k cuts k into when max(m, n) >= mn (1: never cut): the
+    lowering sizes the scratch from the static dimensions with it."""
+    return _k_blocks(k, mn)
+
+
+def gemm_k_blocks_np(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k):
+    return gemm_k_blocks(m, n, k)
+
+
+def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, int n_threads=1,
+            bint split_k=False):
+    """c[...] = alpha * op(a) @ op(b) + beta * c, in place on the C-contiguous array c.
+    split_k: through gemm_split_k, with a scratch of the room it needs."""
     check_array("a", a, ndim=2)
     check_array("b", b, a.dtype, ndim=2)
     check_array("c", c, a.dtype, ndim=2)
@@ -171,12 +227,14 @@ def gemm_np(a, b, c, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, int n_th
     cdef void* pc = cnp.PyArray_DATA(<cnp.ndarray>c)
     cdef float falpha = alpha, fbeta = beta
     cdef double dalpha = alpha, dbeta = beta
+    scratch = np.empty(max(0, gemm_k_blocks(m, n, k) - 1) * m * n if split_k else 0, a.dtype)
+    cdef void* ps = cnp.PyArray_DATA(<cnp.ndarray>scratch) if split_k else NULL
     if a.dtype == np.float32:
         with nogil:
-            gemm_threaded(ta, tb, m, n, k, falpha, <const float*>pa, lda, <const float*>pb,
-                          ldb, fbeta, <float*>pc, ldc, n_threads)
+            gemm_split_k(ta, tb, m, n, k, falpha, <const float*>pa, lda, <const float*>pb,
+                         ldb, fbeta, <float*>pc, ldc, <float*>ps, n_threads)
     else:
         with nogil:
-            gemm_threaded(ta, tb, m, n, k, dalpha, <const double*>pa, lda, <const double*>pb,
-                          ldb, dbeta, <double*>pc, ldc, n_threads)
+            gemm_split_k(ta, tb, m, n, k, dalpha, <const double*>pa, lda, <const double*>pb,
+                         ldb, dbeta, <double*>pc, ldc, <double*>ps, n_threads)
     return c

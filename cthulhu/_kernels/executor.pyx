@@ -15,9 +15,9 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from cthulhu._kernels.activations cimport act_bwd, act_fwd, bias_act_fwd
+from cthulhu._kernels.activations cimport act_bwd_bias, act_fwd, bias_act_fwd
 from cthulhu._kernels.batchnorm cimport bn_infer_bwd, bn_infer_fwd, bn_train_bwd, bn_train_fwd
-from cthulhu._kernels.blas cimport gemm_batched, gemm_threaded
+from cthulhu._kernels.blas cimport gemm_batched, gemm_split_k
 from cthulhu._kernels.codes cimport *
 from cthulhu._kernels.conv cimport conv_exec
 from cthulhu._kernels.elementwise cimport ew_chain
@@ -72,13 +72,13 @@ cdef inline int64_t step_of(int64_t v) noexcept nogil:
 
 
 cdef void exec_gemm(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
-    # f: ta, tb, M, N, K, A, B, C, bias, act
+    # f: ta, tb, M, N, K, A, B, C, bias, act, scratch (0: none; see blas.pxd gemm_split_k)
     cdef bint ta = f[0], tb = f[1]
     cdef Py_ssize_t m = dim(f[2], n), cols = dim(f[3], n), k = dim(f[4], n)
     cdef floating* c = <floating*>addr(f[7])
-    gemm_threaded(ta, tb, m, cols, k, <floating>1.0, <const floating*>addr(f[5]),
-                  m if ta else k, <const floating*>addr(f[6]), k if tb else cols,
-                  <floating>0.0, c, cols, threads_for(m * cols * k))
+    gemm_split_k(ta, tb, m, cols, k, <floating>1.0, <const floating*>addr(f[5]),
+                 m if ta else k, <const floating*>addr(f[6]), k if tb else cols,
+                 <floating>0.0, c, cols, <floating*>addr(f[10]), threads_for(m * cols * k))
     if f[8] != 0 or f[9] != ACT_LINEAR:
         bias_act_fwd(<int>f[9], m, cols, c, <const floating*>addr(f[8]),
                      threads_for(m * cols))
@@ -321,11 +321,11 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
         act_fwd(<int>f[0], rows, cols, <const floating*>addr(f[3]), <floating*>addr(f[4]),
                 threads_for(rows * cols))
     elif op == OP_ACT_GRAD:
-        # act, rows, cols, Y, DY, DX, DBIAS (0: none)
+        # act, rows, cols, Y, DY, DX, DBIAS (0: none), PARTIALS (float64, with DBIAS)
         rows, cols = dim(f[1], n), dim(f[2], n)
-        act_bwd(<int>f[0], rows, cols, <const floating*>addr(f[3]),
-                <const floating*>addr(f[4]), <floating*>addr(f[5]), <floating*>addr(f[6]),
-                threads_for(rows * cols))
+        act_bwd_bias(<int>f[0], rows, cols, <const floating*>addr(f[3]),
+                     <const floating*>addr(f[4]), <floating*>addr(f[5]),
+                     <floating*>addr(f[6]), <double*>addr(f[7]), threads_for(rows * cols))
     elif op == OP_EW:
         exec_ew(tag, f, aux, consts, scratch, n)
     elif op == OP_REDUCE:

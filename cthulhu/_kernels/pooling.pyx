@@ -5,7 +5,7 @@ kernels split the outer slices, because overlapping windows add into shared dx e
 The innermost loop runs over the contiguous channels."""
 
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
 cdef enum:
@@ -26,51 +26,55 @@ cdef inline Py_ssize_t _hi(const PoolGeom* g, int a, Py_ssize_t o) noexcept nogi
 cdef void _max_row(const PoolGeom* g, Py_ssize_t row, const floating* x, floating* y,
                    int64_t* idx) noexcept nogil:
     # row = (o * D_out + od) * H_out + oh: all W_out x C outputs of that row. Channels go
-    # in blocks through local arrays (no aliasing, branch-free selects: vectorizable).
+    # in blocks through local arrays (no aliasing, branch-free selects: vectorizable). The
+    # argmax is kept as an int32 offset from the window's first element, the width of a
+    # float lane, so that the selects vectorize (an int64 select beside a float compare
+    # does not); the lowering keeps D * H * W below 2**31.
     cdef Py_ssize_t C = g.c, H = g.ind[1], W = g.ind[2]
     cdef Py_ssize_t oh = row % g.outd[1]
     cdef Py_ssize_t od = (row // g.outd[1]) % g.outd[0]
     cdef Py_ssize_t o = row // (g.outd[1] * g.outd[0])
     cdef Py_ssize_t d0 = _lo(g, 0, od), d1 = _hi(g, 0, od)
     cdef Py_ssize_t h0 = _lo(g, 1, oh), h1 = _hi(g, 1, oh)
-    cdef Py_ssize_t ow, w0, w1, d, h, w, c, c0, nc, pos
+    cdef Py_ssize_t ow, w0, w1, d, h, w, c, c0, nc, first
     cdef const floating* xo = x + o * g.ind[0] * H * W * C
     cdef const floating* xp
     cdef floating* yb
     cdef int64_t* ib
     cdef floating best[CHANNEL_BLOCK]
-    cdef int64_t where[CHANNEL_BLOCK]
+    cdef int32_t where[CHANNEL_BLOCK]
     cdef floating v, b
-    cdef int64_t better
+    cdef int32_t off, m
     for ow in range(g.outd[2]):
         w0 = _lo(g, 2, ow)
         w1 = _hi(g, 2, ow)
         yb = y + (row * g.outd[2] + ow) * C
         ib = idx + (row * g.outd[2] + ow) * C
+        first = (d0 * H + h0) * W + w0  # the window's first element starts the scan
         c0 = 0
         while c0 < C:
             nc = C - c0 if C - c0 < CHANNEL_BLOCK else CHANNEL_BLOCK
-            pos = (d0 * H + h0) * W + w0  # the window's first element starts the scan
-            xp = xo + pos * C + c0
+            xp = xo + first * C + c0
             for c in range(nc):
                 best[c] = xp[c]
-                where[c] = pos
+                where[c] = 0
             for d in range(d0, d1):
                 for h in range(h0, h1):
                     for w in range(w0, w1):
-                        pos = (d * H + h) * W + w
-                        xp = xo + pos * C + c0
+                        off = <int32_t>((d * H + h) * W + w - first)
+                        xp = xo + (first + off) * C + c0
                         for c in range(nc):
-                            # Arithmetic selects (no branch on random data); strict >:
-                            # the first maximum wins ties.
+                            # Strict >: the first maximum wins ties.
+                            # The offset select is a mask (an int select beside a float
+                            # compare is control flow to gcc, a mask vectorizes).
                             v = xp[c]
                             b = best[c]
-                            better = v > b
+                            m = -<int32_t>(v > b)
                             best[c] = v if v > b else b
-                            where[c] += (pos - where[c]) * better
+                            where[c] = (where[c] & ~m) | (off & m)
             for c in range(nc):
                 yb[c0 + c] = best[c]
-                ib[c0 + c] = where[c]
+                ib[c0 + c] = first + where[c]
             c0 += nc
 
 

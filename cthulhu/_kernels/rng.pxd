@@ -11,9 +11,10 @@ cdef uint64_t stream_key(uint64_t seed, uint64_t step) noexcept nogil
 # Uniform double in [0, 1) with 53 random bits, from (key, counter) only.
 cdef double uniform(uint64_t key, uint64_t counter) noexcept nogil
 
-# y[i] = x[i] / (1 - rate) if uniform(stream_key(seed, step), i) >= rate else 0.
-# y may alias x; rate <= 0 copies. Linear in x with a mask depending on (seed, step, i) only:
-# the gradient is the same call on dy.
+# y[i] = x[i] / (1 - rate) if bits(i) >= ceil(rate * 2^32) else 0, where bits(i) is the low
+# (i even) or high (i odd) 32-bit half of mix64(stream_key(seed, step) + (i // 2 + 1) *
+# GOLDEN): one hash for two elements. y may alias x; rate <= 0 copies. Linear in x with a
+# mask depending on (seed, step, i) only: the gradient is the same call on dy.
 cdef void dropout(Py_ssize_t size, double rate, uint64_t seed, uint64_t step,
                   const floating* x, floating* y, int n_threads) noexcept nogil
 

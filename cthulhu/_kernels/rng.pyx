@@ -2,8 +2,9 @@
 
 cimport numpy as cnp
 from cython.parallel cimport prange
-from libc.math cimport cos, log, sin, sqrt
-from libc.string cimport memcpy
+from libc.math cimport ceil, cos, log, sin, sqrt
+from libc.stdint cimport uint32_t
+from libc.string cimport memcpy, memset
 from cthulhu._kernels.common cimport SPLIT_ALIGN, split_point
 
 import numpy as np
@@ -12,7 +13,54 @@ from cthulhu._kernels._checks import check_array
 
 cnp.import_array()
 
-cdef uint64_t GOLDEN = 0x9e3779b97f4a7c15ULL        # 2^64 / golden ratio, odd
+# mix64 and the dropout bits in C: the bits of a block are one loop over independent
+# hashes, which gcc vectorizes with AVX2 (64-bit multiplies from 32-bit ones; chosen at run
+# time) and runs 1 hash at a time otherwise.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #define CTH_GOLDEN 0x9e3779b97f4a7c15ULL            /* 2^64 / golden ratio, odd */
+
+    static inline uint64_t cth_mix64(uint64_t z) {
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+
+    /* bits[2p] and bits[2p + 1]: the low and high halves of
+       mix64(key + (first + p + 1) * GOLDEN), p < pairs. */
+    #define CTH_PAIR_BITS_BODY \
+        for (Py_ssize_t p = 0; p < pairs; p++) { \
+            const uint64_t h = cth_mix64(key + (first + (uint64_t)p + 1) * CTH_GOLDEN); \
+            bits[2 * p] = (uint32_t)h; \
+            bits[2 * p + 1] = (uint32_t)(h >> 32); \
+        }
+    static void cth_pair_bits(Py_ssize_t pairs, uint64_t key, uint64_t first,
+                              uint32_t* bits) { CTH_PAIR_BITS_BODY }
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __attribute__((target("avx2")))
+    static void cth_pair_bits_avx2(Py_ssize_t pairs, uint64_t key, uint64_t first,
+                                   uint32_t* bits) { CTH_PAIR_BITS_BODY }
+    static int cth_has_avx2(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }
+    #else
+    static void cth_pair_bits_avx2(Py_ssize_t pairs, uint64_t key, uint64_t first,
+                                   uint32_t* bits) { CTH_PAIR_BITS_BODY }
+    static int cth_has_avx2(void) { return 0; }
+    #endif
+    """
+    uint64_t CTH_GOLDEN
+    uint64_t cth_mix64(uint64_t z) noexcept nogil
+    void cth_pair_bits(Py_ssize_t pairs, uint64_t key, uint64_t first,
+                       uint32_t* bits) noexcept nogil
+    void cth_pair_bits_avx2(Py_ssize_t pairs, uint64_t key, uint64_t first,
+                            uint32_t* bits) noexcept nogil
+    int cth_has_avx2() noexcept nogil
+
+cdef bint _AVX2 = cth_has_avx2()
+cdef uint64_t GOLDEN = CTH_GOLDEN
 cdef uint64_t SEED_SALT = 0x5851f42d4c957f2dULL
 cdef uint64_t NORMAL_SALT = 0xd1b54a32d192ed03ULL
 cdef double TWO_POW_M53 = 1.0 / 9007199254740992.0  # 2^-53
@@ -23,9 +71,7 @@ cdef enum:
 
 
 cdef uint64_t mix64(uint64_t z) noexcept nogil:
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL
-    return z ^ (z >> 31)
+    return cth_mix64(z)
 
 
 cdef uint64_t stream_key(uint64_t seed, uint64_t step) noexcept nogil:
@@ -37,12 +83,17 @@ cdef double uniform(uint64_t key, uint64_t counter) noexcept nogil:
     return <double>(mix64(key + (counter + 1) * GOLDEN) >> 11) * TWO_POW_M53
 
 
-cdef void _dropout_span(Py_ssize_t lo, Py_ssize_t hi, double rate, uint64_t key,
+cdef inline uint64_t dropout_threshold(double rate) noexcept nogil:
+    # keep iff bits / 2^32 >= rate, i.e. bits >= ceil(rate * 2^32) (exact in double).
+    return <uint64_t>ceil(rate * 4294967296.0)
+
+
+cdef void _dropout_span(Py_ssize_t lo, Py_ssize_t hi, uint32_t threshold, uint64_t key,
                         floating scale, const floating* x, floating* y) noexcept nogil:
-    # Two passes per block of DROP_BLOCK elements: keep flags (integer math, no branch),
-    # then a vectorizable select. A single loop with the select compiles to a branch that
-    # mispredicts half of the time at rate 0.5.
-    cdef unsigned char keep[DROP_BLOCK]
+    # lo is even. Per block of DROP_BLOCK elements: the 32-bit draws (one hash for two
+    # elements), then a vectorizable select (a branch would mispredict half of the time at
+    # rate 0.5).
+    cdef uint32_t bits[DROP_BLOCK]
     cdef Py_ssize_t i, b, n
     cdef floating zero = 0, v
     b = lo
@@ -50,17 +101,20 @@ cdef void _dropout_span(Py_ssize_t lo, Py_ssize_t hi, double rate, uint64_t key,
         n = hi - b
         if n > DROP_BLOCK:
             n = DROP_BLOCK
-        for i in range(n):
-            keep[i] = uniform(key, <uint64_t>(b + i)) >= rate
+        if _AVX2:       # (DROP_BLOCK is even: bits[n] exists when n is odd)
+            cth_pair_bits_avx2((n + 1) // 2, key, <uint64_t>(b // 2), bits)
+        else:
+            cth_pair_bits((n + 1) // 2, key, <uint64_t>(b // 2), bits)
         for i in range(n):
             v = x[b + i] * scale
-            y[b + i] = v if keep[i] else zero
+            y[b + i] = v if bits[i] >= threshold else zero
         b += n
 
 
 cdef void dropout(Py_ssize_t size, double rate, uint64_t seed, uint64_t step,
                   const floating* x, floating* y, int n_threads) noexcept nogil:
     cdef uint64_t key = stream_key(seed, step)
+    cdef uint64_t threshold = dropout_threshold(rate)
     cdef floating scale
     cdef Py_ssize_t p
     if size <= 0:
@@ -69,13 +123,17 @@ cdef void dropout(Py_ssize_t size, double rate, uint64_t seed, uint64_t step,
         if y != x:
             memcpy(y, x, size * sizeof(floating))
         return
+    if threshold > 0xffffffffULL:   # rate within 2^-32 of 1: no 32-bit draw is kept
+        memset(y, 0, size * sizeof(floating))
+        return
     scale = <floating>(1.0 / (1.0 - rate))
     if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
             _dropout_span(split_point(size, n_threads, p),
-                          split_point(size, n_threads, p + 1), rate, key, scale, x, y)
+                          split_point(size, n_threads, p + 1), <uint32_t>threshold, key,
+                          scale, x, y)
     else:
-        _dropout_span(0, size, rate, key, scale, x, y)
+        _dropout_span(0, size, <uint32_t>threshold, key, scale, x, y)
 
 
 cdef void _uniform_span(Py_ssize_t lo, Py_ssize_t hi, uint64_t key, double low, double width,
@@ -159,6 +217,14 @@ def uniform_np(seed, step, Py_ssize_t size):
         for i in range(size):
             o[i] = uniform(key, <uint64_t>i)
     return out
+
+
+def use_avx2_np(bint on):
+    """Tests: run the dropout bits with (if the CPU has it) or without AVX2; returns whether
+    the AVX2 path is now in use."""
+    global _AVX2
+    _AVX2 = on and cth_has_avx2()
+    return _AVX2
 
 
 def dropout_np(x, y, rate, seed, step, n_threads=1):

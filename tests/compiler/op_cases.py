@@ -166,6 +166,17 @@ def cases():
         out.append(("dense", [normal(5, 4), normal(4, 3), normal(3)], {"fn": fn}, [0],
                     [0, 1, 2]))
     out.append(("dense", [normal(5, 4), normal(4, 3)], {"fn": "tanh"}, [0], [0, 1]))
+    # The bias gradient of a convolution: the sum over every axis but the last; enough rows
+    # for the threaded path.
+    for fn in ("relu", "softmax"):
+        out.append(("activation_grad_bias", [activation_output(fn, 3, 4, 2, 5),
+                                             normal(3, 4, 2, 5)], {"fn": fn}, [0, 1], []))
+    out.append(("activation_grad_bias", [activation_output("relu", 16, 12, 12, 8),
+                                         normal(16, 12, 12, 8)], {"fn": "relu"}, [0, 1], []))
+    # A long inner dimension: the kernel cuts it in blocks (blas.pxd gemm_split_k). Small
+    # integers: every partial sum is exact in float32, whatever the order of the additions.
+    out.append(("dense", [small_integers(16, 4096), small_integers(4096, 64),
+                          small_integers(64)], {"fn": "relu"}, [0], []))
     for ta in (False, True):
         for tb in (False, True):
             a = (3, 4) if ta else (4, 3)
@@ -268,6 +279,10 @@ def pool_cases():
     # Ties: the first maximum in row-major window order wins, as in TensorFlow.
     out.append(("max_pool", [small_integers(4, 6, 6, 3)],
                 {"pool_size": (3, 3), "strides": (1, 1), "padding": "same",
+                 "channels_first": False}, [0], []))
+    # Ties across more channels than one block of the kernel (64) and an odd tail.
+    out.append(("max_pool", [small_integers(3, 6, 5, 67)],
+                {"pool_size": (2, 2), "strides": (2, 2), "padding": "same",
                  "channels_first": False}, [0], []))
     # Large enough for the threaded path.
     out.append(("max_pool", [distinct(16, 24, 24, 16)],

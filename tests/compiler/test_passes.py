@@ -12,6 +12,7 @@ from compiler.ir import Graph
 from compiler.passes.cse import eliminate_common_subexpressions
 from compiler.passes.dce import eliminate_dead_code
 from compiler.passes.fold import fold_constants, simplify_algebra
+from compiler.passes.fuse_backward import fuse_bias_grad
 from compiler.passes.fuse_elementwise import fuse_elementwise
 from compiler.pipeline import optimize_forward, optimize_step
 from compiler.verify import GraphError, verify
@@ -114,6 +115,30 @@ def test_forward_fusion_builds_dense_and_softmax_xent():
     g = optimize_forward(b.graph({"loss": loss, "p": p}), fusion=True, check=True)
     assert _ops(g) == ["dense", "dense", "softmax_xent"]
     assert [n.attrs["fn"] for n in g.nodes[:2]] == ["relu", "linear"]
+
+
+def test_backward_fusion_sums_bias_gradients_with_the_activation_gradient():
+    # Dense (rank 2) and convolution (rank 4: the sum over all axes but the channels).
+    for shape in ((None, 6), (None, 5, 4, 6)):
+        b = Builder("float64")
+        y, dy = b.input(shape), b.input(shape)
+        dx = b.emit("activation_grad", y, dy, fn="relu")
+        db = b.emit("reduce_sum", dx, axes=tuple(range(len(shape) - 1)), keepdims=False)
+        g = fuse_bias_grad(b.graph({"dx": dx, "db": db}))
+        assert _ops(g) == ["activation_grad_bias"]
+        rng = np.random.default_rng(0)
+        arrays = [np.maximum(rng.normal(size=(3,) + shape[1:]), 0),
+                  rng.normal(size=(3,) + shape[1:])]
+        native = run_native(g, arrays)
+        expected = interpret(b.graph({"dx": dx, "db": db}), arrays, [])[0]
+        for name in ("dx", "db"):
+            np.testing.assert_allclose(native[name], expected[name], rtol=1e-12, atol=1e-13)
+    # A sum over other axes stays a reduce_sum.
+    b = Builder("float64")
+    y, dy = b.input((None, 5, 6)), b.input((None, 5, 6))
+    dx = b.emit("activation_grad", y, dy, fn="relu")
+    g = fuse_bias_grad(b.graph({"db": b.emit("reduce_sum", dx, axes=(0,), keepdims=False)}))
+    assert _ops(g) == ["activation_grad", "reduce_sum"]
 
 
 def test_verifier_accepts_good_and_rejects_broken_graphs():

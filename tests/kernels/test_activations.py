@@ -8,7 +8,7 @@ ALPHA = 1.6732632423543772
 SCALE = 1.0507009873554805
 DTYPES = [np.float32, np.float64]
 THREADS = [1, 2]
-SHAPES = [(0, 5), (4, 0), (1, 1), (3, 7), (7, 10001)]   # the last one: 70007 elements
+SHAPES = [(0, 5), (4, 0), (1, 1), (3, 7), (1000, 33), (7, 10001)]   # (7, 10001): 70007 elements
 
 
 def ref_fwd(name, x):
@@ -222,6 +222,29 @@ def test_dbias_identical_across_threads(name):
         res.append((dx, db))
     np.testing.assert_array_equal(res[0][0], res[1][0])
     np.testing.assert_array_equal(res[0][1], res[1][1])
+
+
+@pytest.mark.parametrize("name", ["relu", "softmax", "tanh"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 3), (33, 4), (20000, 7), (4608, 64), (100, 300)])
+def test_fused_dbias_is_act_bwd_then_col_sum(name, dtype, shape):
+    """act_bwd_bias (one pass, row blocks on threads) gives the bits of the two-pass
+    act_bwd + col_sum, for any thread count, and the numpy sums."""
+    x = data(shape, dtype, seed=10)
+    y = np.empty_like(x)
+    K.act_fwd_np(ACTIVATIONS[name], x, y)
+    dy = data(shape, dtype, seed=11)
+    dx0, db0 = np.empty_like(x), np.empty(shape[1], dtype)
+    K.act_bwd_np(ACTIVATIONS[name], y, dy, dx0, db0)
+    for nt in (1, 2, 3):
+        dx, db = np.full_like(x, np.nan), np.full(shape[1], np.nan, dtype)
+        K.act_bwd_np(ACTIVATIONS[name], y, dy, dx, db, n_threads=nt, fused=True)
+        np.testing.assert_array_equal(dx, dx0)
+        np.testing.assert_array_equal(db, db0)
+    np.testing.assert_allclose(dx0, ref_bwd(name, y, dy), **tol(dtype))
+    t = tol(dtype)
+    np.testing.assert_allclose(db0, dx0.astype(np.float64).sum(axis=0), rtol=t["rtol"],
+                               atol=t["atol"] * shape[0])
 
 
 def test_col_sum_empty_rows():

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from cthulhu._kernels.blas import gemm_np
+from cthulhu._kernels.blas import gemm_k_blocks_np, gemm_np, split_k_max_blocks_np
 
 DTYPES = [np.float32, np.float64]
 
@@ -97,11 +97,8 @@ def test_vector_shapes_ignore_nan_c(dtype, m, n, k, ta, tb):
     np.testing.assert_allclose(c, a @ b, **_tol(dtype, k))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("m,n,k", [(700, 90, 80), (20, 2000, 200), (3, 5000, 300)])
-@pytest.mark.parametrize("ta", [False, True])
-@pytest.mark.parametrize("tb", [False, True])
-def test_gemm_threaded(dtype, m, n, k, ta, tb):
+def _on_threads(dtype, m, n, k, ta, tb, split_k):
+    """alpha * op(a) @ op(b) + beta * c on 1, 2 and 3 threads, and its numpy value."""
     rng = np.random.default_rng(m + n + k)
     a = rng.standard_normal((m, k))
     b = rng.standard_normal((k, n))
@@ -111,8 +108,43 @@ def test_gemm_threaded(dtype, m, n, k, ta, tb):
     results = []
     for nt in (1, 2, 3):
         c = c0.astype(dtype)
-        gemm_np(a_st, b_st, c, trans_a=ta, trans_b=tb, alpha=0.5, beta=2.0, n_threads=nt)
+        gemm_np(a_st, b_st, c, trans_a=ta, trans_b=tb, alpha=0.5, beta=2.0, n_threads=nt,
+                split_k=split_k)
         results.append(c)
-    expected = 0.5 * (a @ b) + 2.0 * c0
+    return results, 0.5 * (a @ b) + 2.0 * c0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(700, 90, 80), (20, 2000, 200), (3, 5000, 300)])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_gemm_threaded(dtype, m, n, k, ta, tb):
+    results, expected = _on_threads(dtype, m, n, k, ta, tb, split_k=False)
     for c in results:
         np.testing.assert_allclose(c, expected, **_tol(dtype, k))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(40, 50, 3000), (128, 100, 9216), (3, 700, 3000)])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_gemm_split_k(dtype, m, n, k, ta, tb):
+    """A long inner dimension cut into blocks: the numpy product, bit for bit the same for
+    any thread count."""
+    assert gemm_k_blocks_np(m, n, k) > 1
+    results, expected = _on_threads(dtype, m, n, k, ta, tb, split_k=True)
+    np.testing.assert_allclose(results[0], expected, **_tol(dtype, k))
+    for c in results[1:]:
+        np.testing.assert_array_equal(c, results[0])
+
+
+def test_split_k_rule():
+    # Cut only when k is long against both m and n and the product is worth threads.
+    assert gemm_k_blocks_np(128, 128, 9216) == 4
+    assert gemm_k_blocks_np(128, 128, 500) == 1          # k < 4 * max(m, n)
+    assert gemm_k_blocks_np(4, 4, 9216) == 1             # too small for threads
+    assert gemm_k_blocks_np(128, 3000, 9216) == 1
+    assert gemm_k_blocks_np(400, 60, 1300) == 1          # below 4 * 400
+    assert gemm_k_blocks_np(100, 60, 600) == 1           # 100 * 60 * 600 < 2**22
+    assert split_k_max_blocks_np(9216, 128) == 4
+    assert split_k_max_blocks_np(700, 100) == 2          # blocks of at least 256

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from compiler.ops.random import GOLDEN, dropout_keep, mix64, stream_key
 from cthulhu._kernels import rng as R
 
 DTYPES = [np.float32, np.float64]
@@ -52,7 +53,7 @@ def test_dropout(dtype, size, rate):
         outs.append(y)
     np.testing.assert_array_equal(outs[0], outs[1])
     y = outs[0]
-    keep = R.uniform_np(11, 4, size) >= rate
+    keep = dropout_keep(11, 4, size, rate)
     expected = np.where(keep, x.astype(np.float64) / (1 - rate), 0.0)
     rtol = 1e-6 if dtype == np.float32 else 1e-15
     np.testing.assert_allclose(y, expected, rtol=rtol)
@@ -63,6 +64,34 @@ def test_dropout(dtype, size, rate):
     z = x.copy()
     R.dropout_np(z, z, rate, seed=11, step=4, n_threads=2)
     np.testing.assert_array_equal(z, y)
+
+
+@pytest.mark.parametrize("avx2", [False, True])
+def test_dropout_bits_with_and_without_avx2(avx2):
+    x = np.ones(1001, np.float32)
+    try:
+        R.use_avx2_np(avx2)
+        y = R.dropout_np(x, np.empty_like(x), 0.3, seed=5, step=9, n_threads=2)
+    finally:
+        R.use_avx2_np(True)
+    np.testing.assert_array_equal(y != 0, dropout_keep(5, 9, 1001, 0.3))
+
+
+def test_dropout_keeps_32_bit_draws_at_or_above_the_rate():
+    # The reference draws: the low then the high half of each pair's hash.
+    n = 200000
+    bits = np.empty(n, np.uint64)
+    with np.errstate(over="ignore"):
+        h = mix64(stream_key(3, 1) + np.arange(1, n // 2 + 1, dtype=np.uint64) * GOLDEN)
+    bits[0::2], bits[1::2] = h & np.uint64(0xFFFFFFFF), h >> np.uint64(32)
+    for rate in (0.1, 0.5, 0.75):
+        keep = dropout_keep(3, 1, n, rate)
+        np.testing.assert_array_equal(keep, bits / 2.0**32 >= rate)
+        assert abs(keep.mean() - (1 - rate)) < 0.005
+        y = R.dropout_np(np.ones(n), np.empty(n), rate, seed=3, step=1)
+        np.testing.assert_array_equal(y != 0, keep)
+    # A rate within 2**-32 of 1 keeps nothing.
+    assert not R.dropout_np(np.ones(n), np.empty(n), 1 - 2.0**-34, seed=3, step=1).any()
 
 
 def test_dropout_mask_depends_on_seed_and_step_and_is_its_own_gradient():
