@@ -17,7 +17,6 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from compiler.builder import Builder
 from compiler.ir import Graph, Node, Shape, Value
 from compiler.ops.optim import UPDATED_SCALARS, update_layout
 from compiler.ops.registry import get_op
@@ -447,6 +446,7 @@ class Lowerer:
         self.calls.append(Call("increment", "int64", [Buf(count)], [count], [count]))
 
     def expanded(self, node: Node) -> None:
+        from compiler.builder import Builder  # here: builder -> ops -> lower would be a cycle
         expand = get_op(node.op).expand_rule
         assert expand is not None
         b = Builder()
