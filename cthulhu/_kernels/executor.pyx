@@ -129,6 +129,20 @@ cdef void exec_copy2d(floating* tag, const int64_t* f, Py_ssize_t n) noexcept no
         memcpy(dst + r * f[6], src + r * f[3], cols * sizeof(floating))
 
 
+cdef void _transpose2d(Py_ssize_t rows, Py_ssize_t cols, const floating* src,
+                       floating* dst) noexcept nogil:
+    # dst (cols, rows) = src (rows, cols)^T in 16 x 16 tiles, so that the
+    # strided side of each tile stays in cache lines already loaded.
+    cdef Py_ssize_t r0, c0, r, c, r1, c1
+    for r0 in range(0, rows, 16):
+        r1 = min(r0 + 16, rows)
+        for c0 in range(0, cols, 16):
+            c1 = min(c0 + 16, cols)
+            for c in range(c0, c1):
+                for r in range(r0, r1):
+                    dst[c * rows + r] = src[r * cols + c]
+
+
 cdef void exec_transpose(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
     # f: rank (<= 5), src, dst, src dims[5] (dims), perm[5]: dst = src.transpose(perm).
     # Walks dst in order with an odometer over its indices; src is read with strides.
@@ -143,6 +157,9 @@ cdef void exec_transpose(floating* tag, const int64_t* f, Py_ssize_t n) noexcept
     cdef Py_ssize_t total = 1, i, offset = 0
     for k in range(rank):
         shape[k] = dim(f[3 + k], n)
+    if rank == 2 and f[8] == 1:
+        _transpose2d(shape[0], shape[1], src, dst)
+        return
     src_stride[rank - 1] = 1
     for k in range(rank - 2, -1, -1):
         src_stride[k] = src_stride[k + 1] * shape[k + 1]
