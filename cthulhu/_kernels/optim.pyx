@@ -17,6 +17,15 @@ cnp.import_array()
 cdef enum:
     ROW_CHUNK = 256    # columns of a hit row whose gradient sum is kept on the stack
 
+# The Adam element step, the one place of its formula: the operations and their order are
+# reference Keras's, in the variable's precision:
+#     m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); amsgrad: vhat = max(vhat, v) (NaN
+#     propagating, as K.maximum) replaces v; w -= m * alpha / (sqrt(v) + eps).
+# A span with g == NULL takes g = 0, which rounds exactly as a zero-filled gradient (without
+# -ffast-math, 0 - m is not folded to -m). On CPUs with AVX the loops run 8 floats (4
+# doubles) at a time: the same IEEE operations (no FMA: nothing is contracted), so the
+# results are bit for bit those of the baseline build. The step is bound by the divider
+# (sqrt, division), hence the wider vectors.
 cdef extern from *:
     """
     #if defined(__GNUC__)
@@ -24,8 +33,82 @@ cdef extern from *:
     #else
     #define cth_prefetch(p) ((void)(p))
     #endif
+
+    #define CTH_ADAM_LOOP(T, SQRT, G, AMS) \
+        for (Py_ssize_t i = lo; i < hi; i++) { \
+            const T gi = (G); \
+            const T mi = m[i] + (gi - m[i]) * omb1; \
+            T vi = v[i] + (gi * gi - v[i]) * omb2; \
+            m[i] = mi; \
+            v[i] = vi; \
+            if (AMS) { \
+                const T vh = vhat[i]; \
+                vi = ((vi > vh) | (vi != vi)) ? vi : vh; \
+                vhat[i] = vi; \
+            } \
+            w[i] = w[i] - (mi * alpha) / (SQRT(vi) + eps); \
+        }
+    #define CTH_ADAM_SPAN(NAME, T, SQRT) \
+        static void NAME(Py_ssize_t lo, Py_ssize_t hi, T* w, const T* g, T* m, T* v, \
+                         T* vhat, T alpha, T omb1, T omb2, T eps) { \
+            if (!g && !vhat) CTH_ADAM_LOOP(T, SQRT, (T)0, 0) \
+            else if (!g) CTH_ADAM_LOOP(T, SQRT, (T)0, 1) \
+            else if (!vhat) CTH_ADAM_LOOP(T, SQRT, g[i], 0) \
+            else CTH_ADAM_LOOP(T, SQRT, g[i], 1) \
+        }
+
+    CTH_ADAM_SPAN(cth_adam_span_f_base, float, sqrtf)
+    CTH_ADAM_SPAN(cth_adam_span_d_base, double, sqrt)
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __attribute__((target("avx"))) CTH_ADAM_SPAN(cth_adam_span_f_avx, float, sqrtf)
+    __attribute__((target("avx"))) CTH_ADAM_SPAN(cth_adam_span_d_avx, double, sqrt)
+    static int cth_adam_avx_supported(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx");
+    }
+    #else
+    #define cth_adam_span_f_avx cth_adam_span_f_base
+    #define cth_adam_span_d_avx cth_adam_span_d_base
+    static int cth_adam_avx_supported(void) { return 0; }
+    #endif
+
+    static int cth_adam_use_avx = 0;    /* set once at import (and by tests) */
+
+    static void cth_adam_span_f(Py_ssize_t lo, Py_ssize_t hi, float* w, const float* g,
+                                float* m, float* v, float* vhat, float alpha, float omb1,
+                                float omb2, float eps) {
+        (cth_adam_use_avx ? cth_adam_span_f_avx : cth_adam_span_f_base)(
+            lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps);
+    }
+    static void cth_adam_span_d(Py_ssize_t lo, Py_ssize_t hi, double* w, const double* g,
+                                double* m, double* v, double* vhat, double alpha, double omb1,
+                                double omb2, double eps) {
+        (cth_adam_use_avx ? cth_adam_span_d_avx : cth_adam_span_d_base)(
+            lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps);
+    }
     """
     void cth_prefetch(const void* p) noexcept nogil
+    int cth_adam_use_avx
+    int cth_adam_avx_supported() noexcept nogil
+    void cth_adam_span_f(Py_ssize_t lo, Py_ssize_t hi, float* w, const float* g, float* m,
+                         float* v, float* vhat, float alpha, float omb1, float omb2,
+                         float eps) noexcept nogil
+    void cth_adam_span_d(Py_ssize_t lo, Py_ssize_t hi, double* w, const double* g, double* m,
+                         double* v, double* vhat, double alpha, double omb1, double omb2,
+                         double eps) noexcept nogil
+
+
+cth_adam_use_avx = cth_adam_avx_supported()
+
+
+def adam_avx_np(enabled=None):
+    """Whether the Adam kernels use their AVX loops; `enabled` (tests) forces a choice,
+    AVX only where the CPU has it."""
+    global cth_adam_use_avx
+    if enabled is not None:
+        cth_adam_use_avx = bool(enabled) and cth_adam_avx_supported()
+    return bool(cth_adam_use_avx)
+
 
 cdef inline floating _max_nan(floating a, floating b) noexcept nogil:
     """max(a, b) propagating NaN from either side (as K.maximum / tf.maximum)."""
@@ -86,43 +169,14 @@ cdef struct AdamCoef:
     double alpha, omb1, omb2, eps   # rounded to the variable's precision where used
 
 
-cdef inline void _adam_at(Py_ssize_t i, floating gi, floating* w, floating* m, floating* v,
-                          floating* vhat, floating alpha, floating omb1, floating omb2,
-                          floating eps) noexcept nogil:
-    # The operations and their order are reference Keras's, in the variable's precision:
-    # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m * alpha / (sqrt(v) + eps).
-    # Every Adam kernel goes through here, so the dense and the row-wise steps agree bit for
-    # bit (g = 0 gives the same rounding as a zero-filled gradient: 0 - m is not folded to -m).
-    cdef floating mi = m[i] + (gi - m[i]) * omb1
-    cdef floating vi = v[i] + (gi * gi - v[i]) * omb2
-    cdef floating vh
-    m[i] = mi
-    v[i] = vi
-    if vhat != NULL:
-        vh = vhat[i]
-        vi = vi if (vi > vh) | (vi != vi) else vh     # max propagating NaN (K.maximum)
-        vhat[i] = vi
-    w[i] = w[i] - (mi * alpha) / (sqrt_f(vi) + eps)
-
-
 cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
                      floating* m, floating* v, floating* vhat, floating alpha, floating omb1,
                      floating omb2, floating eps) noexcept nogil:
-    """Elements [lo, hi); g == NULL stands for a zero gradient."""
-    cdef Py_ssize_t i
-    # One loop per case, each without branches, so that gcc vectorizes them.
-    if g == NULL and vhat == NULL:
-        for i in range(lo, hi):
-            _adam_at(i, <floating>0, w, m, v, <floating*>NULL, alpha, omb1, omb2, eps)
-    elif g == NULL:
-        for i in range(lo, hi):
-            _adam_at(i, <floating>0, w, m, v, vhat, alpha, omb1, omb2, eps)
-    elif vhat == NULL:
-        for i in range(lo, hi):
-            _adam_at(i, g[i], w, m, v, <floating*>NULL, alpha, omb1, omb2, eps)
+    """Elements [lo, hi); g == NULL stands for a zero gradient (see cth_adam_span_*)."""
+    if floating is float:
+        cth_adam_span_f(lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps)
     else:
-        for i in range(lo, hi):
-            _adam_at(i, g[i], w, m, v, vhat, alpha, omb1, omb2, eps)
+        cth_adam_span_d(lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps)
 
 
 cdef AdamCoef _adam_coef(const floating* precision, double lr, double beta1, double beta2,
