@@ -4,11 +4,23 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
+from cthulhu._kernels.common cimport prefetch_row
+
 import numpy as np
 
 cdef enum:
+    GATHER_AHEAD = 16  # rows between a prefetch and its copy
     RADIX_BITS = 8
     RADIX = 1 << RADIX_BITS
+
+
+cdef inline void _copy_row(Py_ssize_t i, Py_ssize_t n_idx, Py_ssize_t width,
+                           const floating* table, const floating* idx,
+                           floating* out) noexcept nogil:
+    # Table rows are read in random order: ask for a later one while copying this one.
+    if i + GATHER_AHEAD < n_idx:
+        prefetch_row(table + (<Py_ssize_t>idx[i + GATHER_AHEAD]) * width, width)
+    memcpy(out + i * width, table + (<Py_ssize_t>idx[i]) * width, width * sizeof(floating))
 
 
 cdef void gather_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
@@ -26,12 +38,10 @@ cdef void gather_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
             return
     if n_threads > 1:
         for i in prange(n_idx, schedule='static', num_threads=n_threads):
-            memcpy(out + i * width, table + (<Py_ssize_t>idx[i]) * width,
-                   width * sizeof(floating))
+            _copy_row(i, n_idx, width, table, idx, out)
     else:
         for i in range(n_idx):
-            memcpy(out + i * width, table + (<Py_ssize_t>idx[i]) * width,
-                   width * sizeof(floating))
+            _copy_row(i, n_idx, width, table, idx, out)
 
 
 cdef void _scatter_cols(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,

@@ -5,7 +5,8 @@ Formulas: see optim.pxd."""
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport pow
-from cthulhu._kernels.common cimport SPLIT_ALIGN, fabs_f, pow_f, split_point, sqrt_f
+from cthulhu._kernels.common cimport (SPLIT_ALIGN, fabs_f, pow_f, prefetch_row, split_point,
+                                      sqrt_f)
 from cthulhu._kernels.embedding cimport rows_in_order
 
 import numpy as np
@@ -28,12 +29,6 @@ cdef enum:
 # (sqrt, division), hence the wider vectors.
 cdef extern from *:
     """
-    #if defined(__GNUC__)
-    #define cth_prefetch(p) __builtin_prefetch(p)
-    #else
-    #define cth_prefetch(p) ((void)(p))
-    #endif
-
     #define CTH_ADAM_LOOP(T, SQRT, G, AMS) \
         for (Py_ssize_t i = lo; i < hi; i++) { \
             const T gi = (G); \
@@ -87,7 +82,6 @@ cdef extern from *:
             lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps);
     }
     """
-    void cth_prefetch(const void* p) noexcept nogil
     int cth_adam_use_avx
     int cth_adam_avx_supported() noexcept nogil
     void cth_adam_span_f(Py_ssize_t lo, Py_ssize_t hi, float* w, const float* g, float* m,
@@ -219,12 +213,6 @@ cdef inline Py_ssize_t _row_at(const floating* idx, const int64_t* order,
     return <Py_ssize_t>idx[order[k]]
 
 
-cdef inline void _prefetch_row(const floating* row, Py_ssize_t width) noexcept nogil:
-    cdef Py_ssize_t b
-    for b in range(0, width * <Py_ssize_t>sizeof(floating), 64):
-        cth_prefetch(<const char*>row + b)
-
-
 cdef void _adam_hit_row(Py_ssize_t row, Py_ssize_t width, floating* w, const floating* dy,
                         const int64_t* positions, Py_ssize_t count, floating* m, floating* v,
                         floating* vhat, floating alpha, floating omb1, floating omb2,
@@ -273,7 +261,7 @@ cdef void _adam_rows_span(Py_ssize_t r_lo, Py_ssize_t r_hi, Py_ssize_t width, fl
             end += 1
         # The gradient rows of the next hit row are far apart in dy: fetch them meanwhile.
         if end < n_hit:
-            _prefetch_row(dy + order[end] * width, width)
+            prefetch_row(dy + order[end] * width, width)
         _adam_span(r * width, row * width, w, <const floating*>NULL, m, v, vhat, alpha, omb1,
                    omb2, eps)
         _adam_hit_row(row, width, w, dy, order + k, end - k, m, v, vhat, alpha, omb1, omb2,
