@@ -110,10 +110,16 @@ def _train(monkeypatch, sparse: bool, optimizer, steps=4):
     return model.get_weights() + model.optimizer.get_weights()
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
-def test_training_gives_the_dense_paths_weights_bit_for_bit(monkeypatch, amsgrad):
-    dense = _train(monkeypatch, False, optimizers.Adam(0.01, amsgrad=amsgrad))
-    sparse = _train(monkeypatch, True, optimizers.Adam(0.01, amsgrad=amsgrad))
-    assert len(dense) == len(sparse)
+@pytest.mark.parametrize("floatx", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [{}, {"amsgrad": True, "decay": 0.1}])
+def test_training_gives_the_dense_paths_weights_bit_for_bit(monkeypatch, kwargs, floatx):
+    from cthulhu import backend as K
+    K.set_floatx(floatx)
+    try:
+        dense = _train(monkeypatch, False, optimizers.Adam(0.01, **kwargs))
+        sparse = _train(monkeypatch, True, optimizers.Adam(0.01, **kwargs))
+    finally:
+        K.set_floatx("float32")
+    assert len(dense) == len(sparse) and dense[0].dtype == floatx
     for a, b in zip(dense, sparse):
         np.testing.assert_array_equal(a, b)
