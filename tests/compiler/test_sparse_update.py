@@ -48,12 +48,13 @@ def test_op_matches_its_reference_over_steps(dtype, amsgrad):
     assert [c.kernel for c in plan.calls] == ["adam_rows", "increment"]
 
 
-def _model(optimizer, shared=False):
+def _model(optimizer, shared=False, two_tables=False):
     np.random.seed(1)
-    if shared:                                   # one table, two lookups: a sum of scatters
+    if shared or two_tables:                     # one table looked up twice: a sum of scatters
         a, b = Input((LENGTH,)), Input((LENGTH,))
         table = TheHydra(ROWS, WIDTH, name="emb")
-        joined = Concatenate()([Flatten()(table(a)), Flatten()(table(b))])
+        other = TheHydra(ROWS + 3, WIDTH + 1, name="emb_b") if two_tables else table
+        joined = Concatenate()([Flatten()(table(a)), Flatten()(other(b))])
         model = Lump([a, b], Daoloth(1, activation="sigmoid")(joined))
     else:
         model = Pile([TheHydra(ROWS, WIDTH, input_length=LENGTH, name="emb"),
@@ -65,7 +66,8 @@ def _model(optimizer, shared=False):
 
 def _emb_kernels(model):
     summary = model.plan_summary("train", 8)
-    return [line.split()[1] for line in summary.splitlines()[1:] if "(emb)" in line]
+    return [line.split()[1] for line in summary.splitlines()[1:]
+            if "(emb)" in line or "(emb_b)" in line]
 
 
 @pytest.mark.parametrize("optimizer,sparse", [
@@ -98,15 +100,17 @@ def test_invariant_no_adam_update_reads_a_single_use_scatter_add():
     assert [n.op for n in graph.nodes].count("adam_rows_update") == 1
 
 
-def _train(monkeypatch, sparse: bool, optimizer, steps=4):
+def _train(monkeypatch, sparse: bool, optimizer, steps=4, two_tables=False):
     passes = [p for p in STEP_PASSES if sparse or p[0] != "fuse_sparse_adam"]
     monkeypatch.setattr(compiler.pipeline, "STEP_PASSES", passes)
-    model = _model(optimizer)
+    model = _model(optimizer, two_tables=two_tables)
     rng = np.random.default_rng(2)
     for _ in range(steps):
-        x = rng.integers(0, ROWS // 2, (6, LENGTH)).astype(np.float32)  # some rows never hit
+        # Some rows are never hit.
+        x = [rng.integers(0, ROWS // 2, (6, LENGTH)).astype(np.float32)
+             for _ in range(2 if two_tables else 1)]
         model.train_on_batch(x, rng.integers(0, 2, (6, 1)).astype(np.float32))
-    assert ("adam_rows" in _emb_kernels(model)) is sparse
+    assert _emb_kernels(model).count("adam_rows") == (sparse * (2 if two_tables else 1))
     return model.get_weights() + model.optimizer.get_weights()
 
 
@@ -121,5 +125,12 @@ def test_training_gives_the_dense_paths_weights_bit_for_bit(monkeypatch, kwargs,
     finally:
         K.set_floatx("float32")
     assert len(dense) == len(sparse) and dense[0].dtype == floatx
+    for a, b in zip(dense, sparse):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_two_tables_each_take_the_row_wise_step(monkeypatch):
+    dense = _train(monkeypatch, False, optimizers.Adam(0.01), two_tables=True)
+    sparse = _train(monkeypatch, True, optimizers.Adam(0.01), two_tables=True)
     for a, b in zip(dense, sparse):
         np.testing.assert_array_equal(a, b)
