@@ -16,6 +16,7 @@ from compiler.ops import (  # noqa: F401  (imported for their registrations)
     random,
     recurrent,
     reduce,
+    sparse_update,
 )
 from compiler.ops.registry import REGISTRY, OpDef, get_op, ops_in_group
 

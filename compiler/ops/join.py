@@ -113,18 +113,15 @@ def _slice_axis_reference(attrs: dict, x: np.ndarray) -> tuple:
 
 @slice_axis.vjp
 def _slice_axis_vjp(b: Builder, node: Node, cts: list) -> list:
+    # Zeros where the slice did not reach: one pad (a fill and a block copy), not a copy of
+    # x's other part for its shape, a broadcast zero and a concat.
     x = node.inputs[0]
     axis = _axis(node.attrs, x.rank)
     start, stop = node.attrs["start"], node.attrs["stop"]
-    parts = []
-    for lo, hi in ((0, start), (stop, _size(x.shape, axis))):
-        if hi > lo:  # zeros where the slice did not reach
-            zero = b.const(0.0, x.dtype)
-            like = b.emit("slice_axis", x, axis=axis, start=lo, stop=hi)
-            parts.append((lo, b.emit("broadcast_like", zero, like)))
-    parts.append((start, cts[0]))
-    ordered = [v for _, v in sorted(parts, key=lambda p: p[0])]
-    return [ordered[0] if len(ordered) == 1 else b.emit("concat", *ordered, axis=axis)]
+    after = _size(x.shape, axis) - stop
+    if start == 0 and after == 0:
+        return [cts[0]]
+    return [b.emit("pad_axis", cts[0], axis=axis, before=start, after=after)]
 
 
 @slice_axis.lower

@@ -85,6 +85,7 @@ cdef enum ExecOp:
     OP_NORMAL = 22
     OP_UNIFORM = 23
     OP_BATCH_GEMM = 24
+    OP_ADAM_ROWS = 25
     OP_CONV = 30          # conv.pyx (codes 30-39: convolutions)
     # Pooling (40-49): fields in executor.pyx exec_pool.
     OP_MAX_POOL = 40

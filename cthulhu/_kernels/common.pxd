@@ -2,6 +2,17 @@
 from cython cimport floating
 from libc.math cimport fabs, fabsf, pow, powf, sqrt, sqrtf
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__)
+    #define cth_prefetch(p) __builtin_prefetch(p)
+    #else
+    #define cth_prefetch(p) ((void)(p))
+    #endif
+    """
+    void cth_prefetch(const void* p) noexcept nogil
+
+
 cdef enum:
     SPLIT_ALIGN = 16    # parts of a parallel split start on multiples of this many elements
     ROWMAX_LANES = 64   # running maxima of a softmax row
@@ -43,6 +54,13 @@ cdef inline floating row_max(Py_ssize_t n, const floating* x) noexcept nogil:
         best = v if v > best else best
         j += 1
     return best
+
+
+cdef inline void prefetch_row(const floating* row, Py_ssize_t width) noexcept nogil:
+    """Asks for the cache lines of row[0:width] ahead of a random-access read of it."""
+    cdef Py_ssize_t b
+    for b in range(0, width * <Py_ssize_t>sizeof(floating), 64):
+        cth_prefetch(<const char*>row + b)
 
 
 # libm in the precision of `floating` (float32 calls the f-suffixed functions).

@@ -1,6 +1,11 @@
 from libc.stdint cimport int64_t
 from cython cimport floating
 
+# An index picks a row when it truncates into [0, n_table); NaN fails both comparisons.
+cdef inline bint row_index_valid(double v, Py_ssize_t n_table) noexcept nogil:
+    return v > -1.0 and v < <double>n_table
+
+
 # Rows of a (n_table, width) table picked by float-valued indices, truncated toward zero
 # like a cast to int (Keras casts embedding inputs to int32).
 #
@@ -18,3 +23,9 @@ cdef void gather_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
 cdef void scatter_add_rows(Py_ssize_t n_idx, Py_ssize_t width, Py_ssize_t n_table,
                            const floating* idx, const floating* dy, floating* out,
                            int n_threads) noexcept nogil
+
+# rows_in_order: the positions i of the valid indices, ordered by their row int(idx[i]) and,
+# within a row, by i (the order scatter_add_rows sums them in): order[0:n] for the returned
+# n <= n_idx. A stable radix sort, 8 bits of the row per pass; `tmp` (n_idx) is scratch.
+cdef Py_ssize_t rows_in_order(Py_ssize_t n_idx, Py_ssize_t n_table, const floating* idx,
+                              int64_t* order, int64_t* tmp) noexcept nogil

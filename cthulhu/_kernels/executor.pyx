@@ -25,8 +25,8 @@ from cthulhu._kernels.embedding cimport gather_rows, scatter_add_rows
 from cthulhu._kernels.losses cimport softmax_xent_bwd, softmax_xent_fwd
 from cthulhu._kernels.pooling cimport (PoolGeom, avg_pool_bwd, avg_pool_fwd, max_pool_bwd,
                                        max_pool_fwd, max_pool_gather)
-from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_update,
-                                     adamax_update, nadam_schedule, nadam_update,
+from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_rows_update,
+                                     adam_update, adamax_update, nadam_schedule, nadam_update,
                                      rmsprop_update, sgd_update)
 from cthulhu._kernels.recurrent cimport (RnnConfig, rnn_backward, rnn_backward_weights,
                                          rnn_config, rnn_forward)
@@ -42,7 +42,8 @@ ROW_WIDTH = EXEC_ROW_WIDTH
 OPCODES = {
     "gemm": OP_GEMM, "activation": OP_ACT, "activation_grad": OP_ACT_GRAD, "ew": OP_EW,
     "reduce": OP_REDUCE, "softmax_xent": OP_SXENT, "softmax_xent_grad": OP_SXENT_GRAD,
-    "dropout": OP_DROPOUT, "sgd": OP_SGD, "adam": OP_ADAM, "increment": OP_INCREMENT,
+    "dropout": OP_DROPOUT, "sgd": OP_SGD, "adam": OP_ADAM, "adam_rows": OP_ADAM_ROWS,
+    "increment": OP_INCREMENT,
     "fill": OP_FILL, "cast": OP_CAST, "rmsprop": OP_RMSPROP, "adagrad": OP_ADAGRAD,
     "adadelta": OP_ADADELTA, "adamax": OP_ADAMAX, "nadam": OP_NADAM,
     "nadam_schedule": OP_NADAM_SCHEDULE, "copy2d": OP_COPY2D, "transpose": OP_TRANSPOSE,
@@ -128,6 +129,20 @@ cdef void exec_copy2d(floating* tag, const int64_t* f, Py_ssize_t n) noexcept no
         memcpy(dst + r * f[6], src + r * f[3], cols * sizeof(floating))
 
 
+cdef void _transpose2d(Py_ssize_t rows, Py_ssize_t cols, const floating* src,
+                       floating* dst) noexcept nogil:
+    # dst (cols, rows) = src (rows, cols)^T in 16 x 16 tiles, so that the
+    # strided side of each tile stays in cache lines already loaded.
+    cdef Py_ssize_t r0, c0, r, c, r1, c1
+    for r0 in range(0, rows, 16):
+        r1 = min(r0 + 16, rows)
+        for c0 in range(0, cols, 16):
+            c1 = min(c0 + 16, cols)
+            for c in range(c0, c1):
+                for r in range(r0, r1):
+                    dst[c * rows + r] = src[r * cols + c]
+
+
 cdef void exec_transpose(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
     # f: rank (<= 5), src, dst, src dims[5] (dims), perm[5]: dst = src.transpose(perm).
     # Walks dst in order with an odometer over its indices; src is read with strides.
@@ -142,6 +157,9 @@ cdef void exec_transpose(floating* tag, const int64_t* f, Py_ssize_t n) noexcept
     cdef Py_ssize_t total = 1, i, offset = 0
     for k in range(rank):
         shape[k] = dim(f[3 + k], n)
+    if rank == 2 and f[8] == 1:
+        _transpose2d(shape[0], shape[1], src, dst)
+        return
     src_stride[rank - 1] = 1
     for k in range(rank - 2, -1, -1):
         src_stride[k] = src_stride[k + 1] * shape[k + 1]
@@ -209,6 +227,18 @@ cdef void exec_scatter_add(floating* tag, const int64_t* f, Py_ssize_t n) noexce
     scatter_add_rows(n_idx, width, f[2], <const floating*>addr(f[3]),
                      <const floating*>addr(f[4]), <floating*>addr(f[5]),
                      threads_for(n_idx * width))
+
+
+cdef void exec_adam_rows(floating* tag, const int64_t* f, Py_ssize_t n) noexcept nogil:
+    # f: n_idx (dim), width, n_table, W, IDX, DY, M, V, VHAT (0: no amsgrad), SCRATCH
+    # (2 * n_idx int64), step address, HYPER (float64 table: lr, beta_1, beta_2, epsilon,
+    # decay)
+    cdef const double* hp = <const double*>addr(f[11])
+    adam_rows_update(f[2], f[1], dim(f[0], n), <floating*>addr(f[3]),
+                     <const floating*>addr(f[4]), <const floating*>addr(f[5]),
+                     <floating*>addr(f[6]), <floating*>addr(f[7]), <floating*>addr(f[8]),
+                     <int64_t*>addr(f[9]), hp[0], hp[1], hp[2], hp[3], hp[4], step_of(f[10]),
+                     threads_for(f[2] * f[1]))
 
 
 cdef void exec_bn(floating* tag, const int64_t* f, const double* consts,
@@ -365,6 +395,8 @@ cdef void exec_one(floating* tag, const int64_t* row, const int64_t* aux,
                     <floating*>addr(f[3]), <floating*>addr(f[4]), <floating*>addr(f[5]),
                     consts[f[7]], consts[f[8]], consts[f[9]], consts[f[10]], consts[f[11]],
                     step_of(f[6]), threads_for(size))
+    elif op == OP_ADAM_ROWS:
+        exec_adam_rows(tag, f, n)
     elif op == OP_RMSPROP:
         # size, W, G, V, MOM (0: none), AVG (0: not centered), step address, lr, rho,
         # momentum, epsilon, decay

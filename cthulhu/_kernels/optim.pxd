@@ -23,6 +23,17 @@ cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating*
                       floating* v, floating* vhat, double lr, double beta1, double beta2,
                       double epsilon, double decay, int64_t step, int n_threads) noexcept nogil
 
+# The same Adam step for a (n_table, width) weight whose gradient is the scatter-add of the
+# rows dy (n_idx, width) at the float indices idx (n_idx): g = 0, g[int(idx[i])] += dy[i]
+# (see embedding.pxd scatter_add_rows), without building g. Every row of w, m and v takes
+# the step (rows no index hits with g = 0), in one pass over them, with the results of
+# scatter_add_rows + adam_update bit for bit. `scratch`: 2 * n_idx int64.
+cdef void adam_rows_update(Py_ssize_t n_table, Py_ssize_t width, Py_ssize_t n_idx,
+                           floating* w, const floating* idx, const floating* dy, floating* m,
+                           floating* v, floating* vhat, int64_t* scratch, double lr,
+                           double beta1, double beta2, double epsilon, double decay,
+                           int64_t step, int n_threads) noexcept nogil
+
 # v = rho * v + (1 - rho) * g^2
 # avg != NULL (centered): avg = rho * avg + (1 - rho) * g;  d = v - avg^2 + epsilon
 # else d = v + epsilon

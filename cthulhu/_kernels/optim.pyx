@@ -5,13 +5,104 @@ Formulas: see optim.pxd."""
 cimport numpy as cnp
 from cython.parallel cimport prange
 from libc.math cimport pow
-from cthulhu._kernels.common cimport SPLIT_ALIGN, fabs_f, pow_f, split_point, sqrt_f
+from cthulhu._kernels.common cimport (SPLIT_ALIGN, fabs_f, pow_f, prefetch_row, split_point,
+                                      sqrt_f)
+from cthulhu._kernels.embedding cimport rows_in_order
 
 import numpy as np
 
 from cthulhu._kernels._checks import check_array
 
 cnp.import_array()
+
+cdef enum:
+    ROW_CHUNK = 256    # columns of a hit row whose gradient sum is kept on the stack
+
+# The Adam element step, the one place of its formula: the operations and their order are
+# reference Keras's, in the variable's precision:
+#     m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); amsgrad: vhat = max(vhat, v) (NaN
+#     propagating, as K.maximum) replaces v; w -= m * alpha / (sqrt(v) + eps).
+# A span with g == NULL takes g = 0, which rounds exactly as a zero-filled gradient (without
+# -ffast-math, 0 - m is not folded to -m). On CPUs with AVX the loops run 8 floats (4
+# doubles) at a time: the same IEEE operations (no FMA: nothing is contracted), so the
+# results are bit for bit those of the baseline build. The step is bound by the divider
+# (sqrt, division), hence the wider vectors.
+cdef extern from *:
+    """
+    #define CTH_ADAM_LOOP(T, SQRT, G, AMS) \
+        for (Py_ssize_t i = lo; i < hi; i++) { \
+            const T gi = (G); \
+            const T mi = m[i] + (gi - m[i]) * omb1; \
+            T vi = v[i] + (gi * gi - v[i]) * omb2; \
+            m[i] = mi; \
+            v[i] = vi; \
+            if (AMS) { \
+                const T vh = vhat[i]; \
+                vi = ((vi > vh) | (vi != vi)) ? vi : vh; \
+                vhat[i] = vi; \
+            } \
+            w[i] = w[i] - (mi * alpha) / (SQRT(vi) + eps); \
+        }
+    #define CTH_ADAM_SPAN(NAME, T, SQRT) \
+        static void NAME(Py_ssize_t lo, Py_ssize_t hi, T* w, const T* g, T* m, T* v, \
+                         T* vhat, T alpha, T omb1, T omb2, T eps) { \
+            if (!g && !vhat) CTH_ADAM_LOOP(T, SQRT, (T)0, 0) \
+            else if (!g) CTH_ADAM_LOOP(T, SQRT, (T)0, 1) \
+            else if (!vhat) CTH_ADAM_LOOP(T, SQRT, g[i], 0) \
+            else CTH_ADAM_LOOP(T, SQRT, g[i], 1) \
+        }
+
+    CTH_ADAM_SPAN(cth_adam_span_f_base, float, sqrtf)
+    CTH_ADAM_SPAN(cth_adam_span_d_base, double, sqrt)
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __attribute__((target("avx"))) CTH_ADAM_SPAN(cth_adam_span_f_avx, float, sqrtf)
+    __attribute__((target("avx"))) CTH_ADAM_SPAN(cth_adam_span_d_avx, double, sqrt)
+    static int cth_adam_avx_supported(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx");
+    }
+    #else
+    #define cth_adam_span_f_avx cth_adam_span_f_base
+    #define cth_adam_span_d_avx cth_adam_span_d_base
+    static int cth_adam_avx_supported(void) { return 0; }
+    #endif
+
+    static int cth_adam_use_avx = 0;    /* set once at import (and by tests) */
+
+    static void cth_adam_span_f(Py_ssize_t lo, Py_ssize_t hi, float* w, const float* g,
+                                float* m, float* v, float* vhat, float alpha, float omb1,
+                                float omb2, float eps) {
+        (cth_adam_use_avx ? cth_adam_span_f_avx : cth_adam_span_f_base)(
+            lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps);
+    }
+    static void cth_adam_span_d(Py_ssize_t lo, Py_ssize_t hi, double* w, const double* g,
+                                double* m, double* v, double* vhat, double alpha, double omb1,
+                                double omb2, double eps) {
+        (cth_adam_use_avx ? cth_adam_span_d_avx : cth_adam_span_d_base)(
+            lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps);
+    }
+    """
+    int cth_adam_use_avx
+    int cth_adam_avx_supported() noexcept nogil
+    void cth_adam_span_f(Py_ssize_t lo, Py_ssize_t hi, float* w, const float* g, float* m,
+                         float* v, float* vhat, float alpha, float omb1, float omb2,
+                         float eps) noexcept nogil
+    void cth_adam_span_d(Py_ssize_t lo, Py_ssize_t hi, double* w, const double* g, double* m,
+                         double* v, double* vhat, double alpha, double omb1, double omb2,
+                         double eps) noexcept nogil
+
+
+cth_adam_use_avx = cth_adam_avx_supported()
+
+
+def adam_avx_np(enabled=None):
+    """Whether the Adam kernels use their AVX loops; `enabled` (tests) forces a choice,
+    AVX only where the CPU has it."""
+    global cth_adam_use_avx
+    if enabled is not None:
+        cth_adam_use_avx = bool(enabled) and cth_adam_avx_supported()
+    return bool(cth_adam_use_avx)
+
 
 cdef inline floating _max_nan(floating a, floating b) noexcept nogil:
     """max(a, b) propagating NaN from either side (as K.maximum / tf.maximum)."""
@@ -68,57 +159,138 @@ cdef void sgd_update(Py_ssize_t size, floating* w, const floating* g, floating* 
 
 
 # ---------------------------------------------------------------- Adam / AMSGrad
+cdef struct AdamCoef:
+    double alpha, omb1, omb2, eps   # rounded to the variable's precision where used
+
+
 cdef void _adam_span(Py_ssize_t lo, Py_ssize_t hi, floating* w, const floating* g,
                      floating* m, floating* v, floating* vhat, floating alpha, floating omb1,
                      floating omb2, floating eps) noexcept nogil:
-    # The operations and their order are reference Keras's, in the variable's precision:
-    # m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= m * alpha / (sqrt(v) + eps).
-    cdef Py_ssize_t i
-    cdef floating gi, mi, vi, vh
-    if vhat == NULL:
-        for i in range(lo, hi):
-            gi = g[i]
-            mi = m[i] + (gi - m[i]) * omb1
-            vi = v[i] + (gi * gi - v[i]) * omb2
-            m[i] = mi
-            v[i] = vi
-            w[i] = w[i] - (mi * alpha) / (sqrt_f(vi) + eps)
+    """Elements [lo, hi); g == NULL stands for a zero gradient (see cth_adam_span_*)."""
+    if floating is float:
+        cth_adam_span_f(lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps)
     else:
-        for i in range(lo, hi):
-            gi = g[i]
-            mi = m[i] + (gi - m[i]) * omb1
-            vi = v[i] + (gi * gi - v[i]) * omb2
-            m[i] = mi
-            v[i] = vi
-            vh = vhat[i]
-            vh = vi if (vi > vh) | (vi != vi) else vh     # max propagating NaN (K.maximum)
-            vhat[i] = vh
-            w[i] = w[i] - (mi * alpha) / (sqrt_f(vh) + eps)
+        cth_adam_span_d(lo, hi, w, g, m, v, vhat, alpha, omb1, omb2, eps)
+
+
+cdef AdamCoef _adam_coef(const floating* precision, double lr, double beta1, double beta2,
+                         double epsilon, double decay, int64_t step) noexcept nogil:
+    # Like reference Keras, the bias corrections use powers of the betas in the variable's
+    # precision (`precision` only picks it), and the (1 - beta) factors are rounded from
+    # double once.
+    cdef floating t = <floating>step
+    cdef floating b1 = <floating>beta1
+    cdef floating b2 = <floating>beta2
+    cdef floating one = 1
+    cdef AdamCoef c
+    c.alpha = <floating>_decayed(lr, decay, step) * \
+        sqrt_f(one - pow_f(b2, t)) / (one - pow_f(b1, t))
+    c.omb1 = <floating>(1.0 - beta1)
+    c.omb2 = <floating>(1.0 - beta2)
+    c.eps = <floating>epsilon
+    return c
 
 
 cdef void adam_update(Py_ssize_t size, floating* w, const floating* g, floating* m,
                       floating* v, floating* vhat, double lr, double beta1, double beta2,
                       double epsilon, double decay, int64_t step, int n_threads) noexcept nogil:
-    # Like reference Keras, the bias corrections use powers of the betas in the variable's
-    # precision, and the (1 - beta) factors are rounded from double once.
-    cdef floating t = <floating>step
-    cdef floating b1 = <floating>beta1
-    cdef floating b2 = <floating>beta2
-    cdef floating one = 1
-    cdef floating alpha = <floating>_decayed(lr, decay, step) * \
-        sqrt_f(one - pow_f(b2, t)) / (one - pow_f(b1, t))
-    cdef floating omb1 = <floating>(1.0 - beta1)
-    cdef floating omb2 = <floating>(1.0 - beta2)
-    cdef floating eps = <floating>epsilon
+    cdef AdamCoef c = _adam_coef(w, lr, beta1, beta2, epsilon, decay, step)
     cdef Py_ssize_t p
     if size <= 0:
         return
-    if n_threads > 1 and size >= SPLIT_ALIGN * n_threads:
+    if _parallel(size, n_threads):
         for p in prange(n_threads, schedule='static', num_threads=n_threads):
             _adam_span(split_point(size, n_threads, p), split_point(size, n_threads, p + 1),
-                       w, g, m, v, vhat, alpha, omb1, omb2, eps)
+                       w, g, m, v, vhat, <floating>c.alpha, <floating>c.omb1,
+                       <floating>c.omb2, <floating>c.eps)
     else:
-        _adam_span(0, size, w, g, m, v, vhat, alpha, omb1, omb2, eps)
+        _adam_span(0, size, w, g, m, v, vhat, <floating>c.alpha, <floating>c.omb1,
+                   <floating>c.omb2, <floating>c.eps)
+
+
+cdef inline Py_ssize_t _row_at(const floating* idx, const int64_t* order,
+                               Py_ssize_t k) noexcept nogil:
+    return <Py_ssize_t>idx[order[k]]
+
+
+cdef void _adam_hit_row(Py_ssize_t row, Py_ssize_t width, floating* w, const floating* dy,
+                        const int64_t* positions, Py_ssize_t count, floating* m, floating* v,
+                        floating* vhat, floating alpha, floating omb1, floating omb2,
+                        floating eps) noexcept nogil:
+    """One row whose gradient is the sum of dy's rows at `positions`, added from 0 in that
+    order as scatter_add_rows does; ROW_CHUNK columns at a time, summed on the stack."""
+    cdef floating acc[ROW_CHUNK]
+    cdef Py_ssize_t lo = 0, n, j, q
+    cdef const floating* src
+    while lo < width:
+        n = min(<Py_ssize_t>ROW_CHUNK, width - lo)
+        for j in range(n):
+            acc[j] = 0
+        for q in range(count):
+            src = dy + positions[q] * width + lo
+            for j in range(n):
+                acc[j] = acc[j] + src[j]
+        # acc[j] is the gradient of element row * width + lo + j: shift the arrays to match.
+        _adam_span(0, n, w + row * width + lo, acc, m + row * width + lo,
+                   v + row * width + lo, vhat + row * width + lo if vhat != NULL else NULL,
+                   alpha, omb1, omb2, eps)
+        lo += n
+
+
+cdef void _adam_rows_span(Py_ssize_t r_lo, Py_ssize_t r_hi, Py_ssize_t width, floating* w,
+                          const floating* idx, const floating* dy, const int64_t* order,
+                          Py_ssize_t n_hit, floating* m, floating* v, floating* vhat,
+                          floating alpha, floating omb1, floating omb2,
+                          floating eps) noexcept nogil:
+    """Table rows [r_lo, r_hi): runs of rows no index hits take the zero-gradient step in one
+    loop; each hit row sums its gradient rows first."""
+    cdef Py_ssize_t lo = 0, hi = n_hit, mid, k, end, row, r = r_lo
+    while lo < hi:                      # the first entry of `order` at a row >= r_lo
+        mid = (lo + hi) // 2
+        if _row_at(idx, order, mid) < r_lo:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = lo
+    while k < n_hit:
+        row = _row_at(idx, order, k)
+        if row >= r_hi:
+            break
+        end = k + 1
+        while end < n_hit and _row_at(idx, order, end) == row:
+            end += 1
+        # The gradient rows of the next hit row are far apart in dy: fetch them meanwhile.
+        if end < n_hit:
+            prefetch_row(dy + order[end] * width, width)
+        _adam_span(r * width, row * width, w, <const floating*>NULL, m, v, vhat, alpha, omb1,
+                   omb2, eps)
+        _adam_hit_row(row, width, w, dy, order + k, end - k, m, v, vhat, alpha, omb1, omb2,
+                      eps)
+        r = row + 1
+        k = end
+    _adam_span(r * width, r_hi * width, w, <const floating*>NULL, m, v, vhat, alpha, omb1,
+               omb2, eps)
+
+
+cdef void adam_rows_update(Py_ssize_t n_table, Py_ssize_t width, Py_ssize_t n_idx,
+                           floating* w, const floating* idx, const floating* dy, floating* m,
+                           floating* v, floating* vhat, int64_t* scratch, double lr,
+                           double beta1, double beta2, double epsilon, double decay,
+                           int64_t step, int n_threads) noexcept nogil:
+    cdef AdamCoef c = _adam_coef(w, lr, beta1, beta2, epsilon, decay, step)
+    cdef Py_ssize_t p, n_hit
+    if n_table * width <= 0:
+        return
+    n_hit = rows_in_order(n_idx, n_table, idx, scratch, scratch + n_idx)
+    if _parallel(n_table * width, n_threads) and n_table >= n_threads:
+        for p in prange(n_threads, schedule='static', num_threads=n_threads):
+            _adam_rows_span(n_table * p // n_threads, n_table * (p + 1) // n_threads, width,
+                            w, idx, dy, scratch, n_hit, m, v, vhat, <floating>c.alpha,
+                            <floating>c.omb1, <floating>c.omb2, <floating>c.eps)
+    else:
+        _adam_rows_span(0, n_table, width, w, idx, dy, scratch, n_hit, m, v, vhat,
+                        <floating>c.alpha, <floating>c.omb1, <floating>c.omb2,
+                        <floating>c.eps)
 
 
 # ---------------------------------------------------------------- RMSprop
@@ -377,6 +549,39 @@ def adam_update_np(w, g, m, v, vhat=None, lr=0.001, beta1=0.9, beta2=0.999,
         with nogil:
             adam_update(n, <double*>pw, <const double*>pg, <double*>pm, <double*>pv,
                         <double*>ph, dlr, db1, db2, deps, ddec, st, nt)
+    return w
+
+
+def adam_rows_update_np(w, idx, dy, m, v, vhat=None, lr=0.001, beta1=0.9, beta2=0.999,
+                        epsilon=1e-7, decay=0.0, step=1, n_threads=1):
+    """In-place Adam step of the (rows, width) w whose gradient is the scatter-add of the rows
+    of dy (len(idx), width) at the float indices idx (AMSGrad when vhat is given)."""
+    check_array("w", w, ndim=2, writeable=True)
+    check_array("idx", idx, w.dtype)
+    check_array("dy", dy, w.dtype, size=idx.size * w.shape[1])
+    _check_state(w, w, m=m, v=v, vhat=vhat)      # (w stands in for the dense gradient)
+    cdef int64_t st = _check_step(step)
+    cdef Py_ssize_t rows = w.shape[0], width = w.shape[1], n_idx = idx.size
+    cdef double dlr = lr, db1 = beta1, db2 = beta2, deps = epsilon, ddec = decay
+    cdef int nt = int(n_threads)
+    scratch = np.zeros(2 * n_idx + 1, np.int64)
+    cdef void* ps = _data(scratch)
+    cdef void* pw = _data(w)
+    cdef void* pi = _data(idx)
+    cdef void* pd = _data(dy)
+    cdef void* pm = _data(m)
+    cdef void* pv = _data(v)
+    cdef void* ph = _data(vhat)
+    if w.dtype == np.float32:
+        with nogil:
+            adam_rows_update(rows, width, n_idx, <float*>pw, <const float*>pi,
+                             <const float*>pd, <float*>pm, <float*>pv, <float*>ph,
+                             <int64_t*>ps, dlr, db1, db2, deps, ddec, st, nt)
+    else:
+        with nogil:
+            adam_rows_update(rows, width, n_idx, <double*>pw, <const double*>pi,
+                             <const double*>pd, <double*>pm, <double*>pv, <double*>ph,
+                             <int64_t*>ps, dlr, db1, db2, deps, ddec, st, nt)
     return w
 
 

@@ -129,6 +129,8 @@ def cases():
     out.append(("transpose", [normal(4, 2, 3)], {"perm": (0, 2, 1)}, [0], [0]))
     out.append(("transpose", [normal(2, 3, 4, 5)], {"perm": (3, 1, 0, 2)}, [], [0]))
     out.append(("transpose", [normal(3, 4)], {"perm": (1, 0)}, [], [0]))
+    # Several 16 x 16 tiles of the 2-D path, partial ones on both sides.
+    out.append(("transpose", [normal(37, 21)], {"perm": (1, 0)}, [], [0]))
     out.append(("slice_axis", [normal(4, 6)], {"axis": 1, "start": 2, "stop": 5}, [0], [0]))
     out.append(("slice_axis", [normal(3, 4, 5)], {"axis": 2, "start": 0, "stop": 2}, [], [0]))
     out.append(("broadcast_to", [normal(1, 3)], {"shape": (4, 3)}, [], [0]))

@@ -3,6 +3,8 @@ import pytest
 from cthulhu._kernels.optim import (
     adadelta_update_np,
     adagrad_update_np,
+    adam_avx_np,
+    adam_rows_update_np,
     adam_update_np,
     adamax_update_np,
     nadam_schedule_np,
@@ -88,6 +90,42 @@ def test_adam(dtype, size, nt, amsgrad):
         np.testing.assert_allclose(vhat, vh_ref, **tol(dtype))
         if size > 10:
             assert np.any(vh_ref[:10] > v_ref[:10])
+
+
+@pytest.fixture
+def avx_choice():
+    chosen = adam_avx_np()
+    yield
+    adam_avx_np(chosen)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_avx_loops_match_the_baseline_bit_for_bit(dtype, amsgrad, avx_choice):
+    if not adam_avx_np(True):
+        pytest.skip("this CPU has no AVX")
+    size = 1003                                  # 8-wide loops plus a remainder
+    rng = np.random.default_rng(8)
+    start = [rng.standard_normal(size), rng.standard_normal(size) * 0.1,
+             np.abs(rng.standard_normal(size)) * 0.1]
+    gs = grads(size, 3, seed=9)
+    gs[1][::5] = 0.0
+    gs[2][::13] = np.nan                         # NaN propagation, amsgrad's max included
+    results = []
+    for avx in (False, True):
+        adam_avx_np(avx)
+        w, m, v = [a.astype(dtype) for a in start]
+        vhat = v * 2 if amsgrad else None
+        for t, g in enumerate(gs, start=1):
+            adam_update_np(w, g.astype(dtype), m, v, vhat, step=t)
+        # g = 0 spans of the row-wise step (no index hits any row)
+        adam_rows_update_np(w.reshape(17, 59), np.zeros(0, dtype), np.zeros((0, 59), dtype),
+                            m.reshape(17, 59), v.reshape(17, 59),
+                            None if vhat is None else vhat.reshape(17, 59), step=4)
+        results.append([w, m, v] + ([vhat] if amsgrad else []))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(results[0][0]).any()
 
 
 def test_adam_first_step_magnitude():
