@@ -14,7 +14,7 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, col_sum
-from cthulhu._kernels.blas cimport gemm, gemm_threaded
+from cthulhu._kernels.blas cimport gemm, gemm_split_k
 from cthulhu._kernels.codes cimport ACT_HARD_SIGMOID, ACT_SIGMOID, ACT_TANH
 
 import numpy as np
@@ -235,7 +235,14 @@ cdef Py_ssize_t rnn_backward_scratch_per_row(const RnnConfig* c) noexcept nogil:
     # row (W: the cotangents that are absent), then per row dh, dc, the carried output
     # gradient, a temporary (u each), the gates' gradients before their activations
     # (G*u <= 4u) and the GEMM's packed rows (G*u). rnn_backward_weights reuses the start
-    # of the areas (3u).
+    # of the areas (3u), then T*u per row after them for its GEMMs' split-k partials.
+    return _weights_partials_at(c) + c.steps * c.units
+
+
+cdef inline Py_ssize_t _weights_partials_at(const RnnConfig* c) noexcept nogil:
+    """Per batch row, where rnn_backward_weights's split-k partials start in the scratch.
+    Its GEMMs cut their B*T inner dimension only when B*T >= 4 * G*u, and then need at most
+    3 * u * G*u elements: T*u per batch row is room enough."""
     cdef Py_ssize_t n = _area_row(c)
     if c.cell == RNN_GRU and c.reset_after:
         n += c.steps * c.units
@@ -677,25 +684,27 @@ cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
 cdef void rnn_backward_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
                                const floating* dxp, floating* scratch, floating* du,
                                floating* drb, int n_threads) noexcept nogil:
-    # du = H_prev^T @ dRec over all B * T rows (saved and dxp are both in time order).
+    # du = H_prev^T @ dRec over all B * T rows (saved and dxp are both in time order); a long
+    # B * T is cut into blocks (gemm_split_k), so that BLAS packs each operand once.
     cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width
     cdef Py_ssize_t rows = batch * c.steps if batch > 0 else 0
     cdef bint reset_after = c.cell == RNN_GRU and c.reset_after
     cdef floating* drec = scratch
     cdef floating* tmp = scratch + (rows * n if reset_after else 0)
+    cdef floating* partials = scratch + batch * _weights_partials_at(c)
     cdef const floating* hp = saved + gu
     if c.cell != RNN_GRU:
-        gemm_threaded(True, False, n, gu, rows, <floating>1.0, hp, w, dxp, gu,
-                      <floating>0.0, du, gu, n_threads)
+        gemm_split_k(True, False, n, gu, rows, <floating>1.0, hp, w, dxp, gu,
+                     <floating>0.0, du, gu, partials, n_threads)
     else:
-        gemm_threaded(True, False, n, 2 * n, rows, <floating>1.0, hp, w, dxp, gu,
-                      <floating>0.0, du, gu, n_threads)
+        gemm_split_k(True, False, n, 2 * n, rows, <floating>1.0, hp, w, dxp, gu,
+                     <floating>0.0, du, gu, partials, n_threads)
         if reset_after:
-            gemm_threaded(True, False, n, n, rows, <floating>1.0, hp, w, drec, n,
-                          <floating>0.0, du + 2 * n, gu, n_threads)
+            gemm_split_k(True, False, n, n, rows, <floating>1.0, hp, w, drec, n,
+                         <floating>0.0, du + 2 * n, gu, partials, n_threads)
         else:    # U_h multiplies r * h_prev, saved in the extra slot
-            gemm_threaded(True, False, n, n, rows, <floating>1.0, saved + gu + n, w,
-                          dxp + 2 * n, gu, <floating>0.0, du + 2 * n, gu, n_threads)
+            gemm_split_k(True, False, n, n, rows, <floating>1.0, saved + gu + n, w,
+                         dxp + 2 * n, gu, <floating>0.0, du + 2 * n, gu, partials, n_threads)
     if drb == NULL:
         return
     if rows == 0:

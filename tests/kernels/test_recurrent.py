@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cthulhu._kernels.blas import gemm_k_blocks_np
 from cthulhu._kernels.recurrent import rnn_backward_np, rnn_forward_np
 
 from compiler.ops.recurrent import (
@@ -251,3 +252,23 @@ def test_fused_rnn_takes_activations_by_name_or_function():
     for fn in ("relu", activations.relu, None):
         outputs, h, c = _fused_on_variables(activation=fn, recurrent_activation="sigmoid")
         assert outputs.shape == (2, 3, 4) and h.shape == (2, 4) and c is None
+
+
+@pytest.mark.parametrize("cell,reset_after", CELLS)
+def test_a_long_batch_times_steps_splits_the_weight_gradient(cell, reset_after):
+    """B * T = 2048 rows against 48 units: every GEMM of rnn_backward_weights cuts its
+    inner dimension into blocks (gemm_split_k, partials in the scratch, which the test
+    wrapper fills with NaN first); against the reference, and 1 and 2 threads agree bit for
+    bit."""
+    rng = np.random.default_rng(4)
+    steps, batch, units = 32, 64, 48
+    for columns in (units, GATES[cell] * units):   # the narrowest and the widest product
+        assert gemm_k_blocks_np(units, columns, batch * steps) > 1
+    attrs = _attrs(cell, reset_after, units, recurrent_activation="sigmoid")
+    xp, kernel, h0, c0, mask, rb = _inputs(rng, attrs, batch, steps, np.float32)
+    table = config_table(attrs, steps)
+    cts = _cotangents(rng, attrs, batch, steps, np.float32, False)
+    runs = _same_bits_on_1_and_2_threads(table, xp, kernel, h0, c0, mask, rb, cts)
+    fwd = [a for a in rnn_forward_np(table, xp, kernel, h0, c0, mask, rb) if a is not None]
+    want = rnn_grad_reference(attrs, kernel.T, fwd[-1], mask, *cts)
+    _close(runs[0][len(fwd):], want, np.float32, "backward")
