@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from compiler.ir import Node, Value
-from compiler.ops.registry import get_op
+from compiler.ir import Node, Value, get_op
 
 if TYPE_CHECKING:
     from compiler.builder import Builder

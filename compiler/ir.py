@@ -155,3 +155,11 @@ def format_graph(graph: Graph) -> str:
     for param, new in graph.assigns:
         lines.append(f"assign {param!r} <- {new!r}")
     return "\n".join(lines)
+
+
+def get_op(name: str) -> Any:
+    """The registered definition of op ``name`` (compiler/ops/registry.py). Imported on use:
+    importing compiler.ops runs every op module, and those import the lowering and autodiff
+    modules, which look ops up through this function."""
+    from compiler.ops.registry import get_op as registered
+    return registered(name)

@@ -17,9 +17,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from compiler.ir import Graph, Node, Shape, Value
-from compiler.ops.optim import UPDATED_SCALARS, update_layout
-from compiler.ops.registry import get_op
+from compiler.ir import Graph, Node, Shape, Value, get_op
 
 DTYPE_CODE = {"float32": 0, "float64": 1, "int64": 2}
 
@@ -403,6 +401,8 @@ class Lowerer:
         """One in-place kernel call per weight (Nadam: after one call advancing its schedule
         product). Fields: size, W, G, the slots (0 when absent), the scalar state addresses,
         the hyper-parameters, decay (SGD keeps its older field order)."""
+        # Imported here: compiler.ops imports this module (a top-level import is a cycle).
+        from compiler.ops.optim import UPDATED_SCALARS, update_layout
         attrs, k = node.attrs, node.attrs["k"]
         scalars, roles = update_layout(node.op, attrs)
         ins, outs = list(node.inputs), list(node.outputs)
