@@ -109,26 +109,46 @@ def get_num_threads() -> int:
 class ThreadTuner:
     """Runs a plan with the faster of the requested thread count and one thread.
 
-    Each choice is timed over a few calls (seconds per row); the faster one then runs for
-    ``exploit_calls`` calls before both are timed again, so the choice follows the load of
-    the machine. One tuner per plan: different plans have different costs per row.
+    Each choice is timed over a few calls (seconds per row); the faster one then runs for a
+    while before both are timed again, so the choice follows the load of the machine. Timing
+    the slower choice costs time, so when the requested thread count wins again it runs
+    twice as long before the next timing (``exploit_calls`` calls at first, at most
+    ``max_exploit_calls``); one thread, or a choice that changed, runs ``exploit_calls``
+    calls. A load that comes is not left to wait for the next timing: when ``watch_calls``
+    calls in a row take over ``slowdown`` times the time per row the choice was timed at,
+    both are timed again at once. One tuner per plan: different plans have different costs
+    per row.
     """
 
-    def __init__(self, explore_calls: int = 3, exploit_calls: int = 100) -> None:
+    def __init__(self, explore_calls: int = 3, exploit_calls: int = 100,
+                 max_exploit_calls: int = 1600, watch_calls: int = 3,
+                 slowdown: float = 2.0) -> None:
         self.explore_calls, self.exploit_calls = explore_calls, exploit_calls
+        self.max_exploit_calls, self.watch_calls, self.slowdown = (
+            max_exploit_calls, watch_calls, slowdown)
         self._trial: list[float] = []
         self._scores: dict[int, float] = {}
         self._candidates: list[int] = []
         self._choice = 0
+        self._choice_score = 0.0
+        self._period = exploit_calls
         self._left = 0
+        self._slow_calls = 0
 
     def _next_phase(self) -> None:
         if self._candidates:
             self._candidates.pop(0)
         if not self._candidates and self._scores:
-            self._choice = min(self._scores, key=self._scores.__getitem__)
+            choice = min(self._scores, key=self._scores.__getitem__)
+            # Only the multithreaded choice runs longer: a load that comes makes it slow,
+            # which the watch below sees; a load that goes makes the other choice faster,
+            # which only a timing sees.
+            longer = choice == self._choice and choice > 1
+            self._period = min(2 * self._period, self.max_exploit_calls) if longer else \
+                self.exploit_calls
+            self._choice, self._choice_score = choice, self._scores[choice]
             self._scores.clear()
-            self._left = self.exploit_calls
+            self._left, self._slow_calls = self._period, 0
         elif not self._candidates:
             self._candidates = sorted({_requested, 1}, reverse=True)
             self._left = self.explore_calls
@@ -147,10 +167,16 @@ class ThreadTuner:
         _use(self._candidates[0] if exploring else self._choice)
         start = time.perf_counter()
         plan.run(rows)
-        if exploring:
-            self._trial.append((time.perf_counter() - start) / max(rows, 1))
+        per_row = (time.perf_counter() - start) / max(rows, 1)
         self._left -= 1
-        if exploring and self._left == 0:
+        if not exploring:
+            self._slow_calls = self._slow_calls + 1 if \
+                per_row > self.slowdown * self._choice_score else 0
+            if self._slow_calls >= self.watch_calls:   # the load changed: time both again,
+                self._left, self._choice = 0, 0        # and the next choice starts over
+            return
+        self._trial.append(per_row)
+        if self._left == 0:
             self._scores[self._candidates[0]] = min(self._trial)
             self._trial.clear()
             self._next_phase()

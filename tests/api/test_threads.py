@@ -41,6 +41,65 @@ def test_tuner_settles_on_the_faster_thread_count(slow):
     assert plan.used[-1] == 2  # timed again after exploit_calls
 
 
+class SwitchingPlan(FakePlan):
+    """A FakePlan whose slow thread count changes to `then` after `calls` calls."""
+
+    def __init__(self, slow_threads: int, then: int, calls: int) -> None:
+        super().__init__(slow_threads)
+        self.then, self.calls = then, calls
+
+    def run(self, rows: int) -> None:
+        if len(self.used) == self.calls:
+            self.slow_threads = self.then
+        super().run(rows)
+
+
+def runs(used: list[int]) -> list[tuple[int, int]]:
+    """(thread count, how many calls in a row) over the calls of a plan."""
+    out: list[tuple[int, int]] = []
+    for n in used:
+        if out and out[-1][0] == n:
+            out[-1] = (n, out[-1][1] + 1)
+        else:
+            out.append((n, 1))
+    return out
+
+
+def test_a_choice_that_wins_again_runs_twice_as_long_up_to_the_cap():
+    cthulhu.set_num_threads(2)
+    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=5, max_exploit_calls=20)
+    plan = FakePlan(slow_threads=1)
+    for _ in range(4 * 4 + 5 + 10 + 20 + 20):
+        tuner.run(plan, 8)
+    # Each timing is 2 calls on 2 threads, then 2 on 1; the 2-thread calls that exploit the
+    # choice run on into the next timing's first two.
+    assert runs(plan.used) == [(2, 2), (1, 2), (2, 5 + 2), (1, 2), (2, 10 + 2), (1, 2),
+                               (2, 20 + 2), (1, 2), (2, 20)]
+
+
+def test_a_change_of_choice_and_one_thread_run_exploit_calls():
+    cthulhu.set_num_threads(2)
+    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=5, max_exploit_calls=40,
+                                 watch_calls=1000)
+    # 1 thread is slow for the first 4 + 5 + 4 + 10 calls, then 2 threads are.
+    plan = SwitchingPlan(slow_threads=1, then=2, calls=23)
+    for _ in range(23 + 4 + 5 + 4 + 5 + 2):
+        tuner.run(plan, 8)
+    # 1 thread wins the third timing and the fourth: each time it runs 5 calls.
+    assert runs(plan.used) == [(2, 2), (1, 2), (2, 5 + 2), (1, 2), (2, 10 + 2), (1, 2 + 5),
+                               (2, 2), (1, 2 + 5), (2, 2)]
+
+
+def test_a_choice_that_turns_slow_is_timed_again_at_once():
+    cthulhu.set_num_threads(2)
+    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=100, watch_calls=3)
+    # 2 threads win the first timing, then turn slow 10 calls into the exploitation.
+    plan = SwitchingPlan(slow_threads=1, then=2, calls=14)
+    for _ in range(14 + 3 + 4 + 5):
+        tuner.run(plan, 8)
+    assert runs(plan.used) == [(2, 2), (1, 2), (2, 10 + 3 + 2), (1, 2 + 5)]
+
+
 def test_scipy_blas_is_pinned_to_one_thread():
     _threads.configure_threads()
     pinned = False
