@@ -9,7 +9,7 @@ from libc.math cimport log1p, log1pf
 from libc.string cimport memcpy
 
 from cthulhu._kernels.codes cimport *
-from cthulhu._kernels.common cimport fabs_f, row_max, split_point
+from cthulhu._kernels.common cimport add_rows, fabs_f, row_max, split_point
 
 import numpy as np
 
@@ -280,43 +280,13 @@ cdef inline Py_ssize_t _colsum_block_rows(Py_ssize_t rows) noexcept nogil:
     return br if br > COLSUM_MIN_BLOCK_ROWS else COLSUM_MIN_BLOCK_ROWS
 
 
-cdef void _add_rows(Py_ssize_t nr, Py_ssize_t w, Py_ssize_t stride, const floating* x,
-                    double* part) noexcept nogil:
-    """part[j] += x[r * stride + j] for j < w, r < nr, in row order. Eight columns at a time
-    stay in registers through all the rows (a loop over the row's columns loads and stores
-    part[] for every element instead: twice the instructions); same sums either way."""
-    cdef Py_ssize_t r, j = 0
-    cdef const floating* row
-    cdef double a0, a1, a2, a3, a4, a5, a6, a7
-    while j + 8 <= w:
-        a0, a1, a2, a3 = part[j], part[j + 1], part[j + 2], part[j + 3]
-        a4, a5, a6, a7 = part[j + 4], part[j + 5], part[j + 6], part[j + 7]
-        for r in range(nr):
-            row = x + r * stride + j
-            a0 += row[0]
-            a1 += row[1]
-            a2 += row[2]
-            a3 += row[3]
-            a4 += row[4]
-            a5 += row[5]
-            a6 += row[6]
-            a7 += row[7]
-        part[j], part[j + 1], part[j + 2], part[j + 3] = a0, a1, a2, a3
-        part[j + 4], part[j + 5], part[j + 6], part[j + 7] = a4, a5, a6, a7
-        j += 8
-    for r in range(nr):
-        row = x + r * stride
-        for j in range(w - w % 8, w):
-            part[j] += row[j]
-
-
 cdef void _block_colsum(Py_ssize_t nr, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_t c1,
                         const floating* x, double* out) noexcept nogil:
     """out[j - c0] = sum_{r < nr} x[r, j] for c0 <= j < c1, summed in row order from 0."""
     cdef Py_ssize_t j
     for j in range(c1 - c0):
         out[j] = 0.0
-    _add_rows(nr, c1 - c0, cols, x + c0, out)
+    add_rows(nr, c1 - c0, cols, x + c0, out)
 
 
 cdef void _colsum_columns(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t c0, Py_ssize_t c1,
@@ -388,7 +358,7 @@ cdef void _act_bwd_block(int act, Py_ssize_t nr, Py_ssize_t cols, const floating
     while r < nr:
         k = nr - r if nr - r < step else step
         _act_bwd_rows(act, k, cols, y + r * cols, dy + r * cols, dx + r * cols)
-        _add_rows(k, cols, cols, dx + r * cols, part)
+        add_rows(k, cols, cols, dx + r * cols, part)
         r += k
 
 

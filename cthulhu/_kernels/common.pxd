@@ -83,3 +83,33 @@ cdef inline floating pow_f(floating a, floating b) noexcept nogil:
         return powf(a, b)
     else:
         return pow(a, b)
+
+
+cdef inline void add_rows(Py_ssize_t nr, Py_ssize_t w, Py_ssize_t stride, const floating* x,
+                          double* part) noexcept nogil:
+    """part[j] += x[r * stride + j] for j < w, r < nr, in row order. Eight columns at a time
+    stay in registers through all the rows (a loop over the row's columns loads and stores
+    part[] for every element instead: twice the instructions); same sums either way."""
+    cdef Py_ssize_t r, j = 0
+    cdef const floating* row
+    cdef double a0, a1, a2, a3, a4, a5, a6, a7
+    while j + 8 <= w:
+        a0, a1, a2, a3 = part[j], part[j + 1], part[j + 2], part[j + 3]
+        a4, a5, a6, a7 = part[j + 4], part[j + 5], part[j + 6], part[j + 7]
+        for r in range(nr):
+            row = x + r * stride + j
+            a0 += row[0]
+            a1 += row[1]
+            a2 += row[2]
+            a3 += row[3]
+            a4 += row[4]
+            a5 += row[5]
+            a6 += row[6]
+            a7 += row[7]
+        part[j], part[j + 1], part[j + 2], part[j + 3] = a0, a1, a2, a3
+        part[j + 4], part[j + 5], part[j + 6], part[j + 7] = a4, a5, a6, a7
+        j += 8
+    for r in range(nr):
+        row = x + r * stride
+        for j in range(w - w % 8, w):
+            part[j] += row[j]

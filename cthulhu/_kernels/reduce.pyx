@@ -5,6 +5,7 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY, NAN
 
 from cthulhu._kernels.codes cimport *
+from cthulhu._kernels.common cimport add_rows
 
 import numpy as np
 
@@ -12,6 +13,7 @@ cnp.import_array()
 
 cdef enum:
     COL_CHUNK = 256     # columns reduced together when inner > 1 (stack accumulators)
+    SUM_BLOCK_ROWS = 16  # rows of a column chunk summed together (16 KiB at most)
     MINMAX_LANES = 64   # running extrema of the contiguous max / min
 
 
@@ -139,14 +141,18 @@ cdef void _reduce_cols(int kind, Py_ssize_t red, Py_ssize_t inner, Py_ssize_t c0
         row = x + c0
         for j in range(w):
             acc[j] = row[j]
-        for r in range(1, red):
-            row = x + r * inner + c0
-            if kind == RED_PROD:
+        if kind == RED_PROD:
+            for r in range(1, red):
+                row = x + r * inner + c0
                 for j in range(w):
                     acc[j] *= row[j]
-            else:
-                for j in range(w):
-                    acc[j] += row[j]
+        else:
+            # The same row order as the loop above, with sums kept in registers across a
+            # block of rows that stays in L1.
+            r = 1
+            while r < red:
+                add_rows(min(SUM_BLOCK_ROWS, red - r), w, inner, x + r * inner + c0, acc)
+                r += SUM_BLOCK_ROWS
         if kind == RED_MEAN:
             for j in range(w):
                 y[c0 + j] = <floating>(acc[j] / red)
