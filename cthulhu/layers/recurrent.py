@@ -297,7 +297,12 @@ class _GatedCell(Layer):
             except NotImplementedError:
                 pass  # an activation the kernel does not do: unroll instead
             else:
-                return outputs[:, -1], outputs, [h] if c is None else [h, c]
+                # Without a mask the last output is the final h. Returned as h, a loss on
+                # it reaches the kernel as the cotangent of h (no zero sequence of output
+                # cotangents with one step set); with a mask, a masked last step may output
+                # zeros or an earlier output instead.
+                last = h if mask is None else outputs[:, -1]
+                return last, outputs, [h] if c is None else [h, c]
         return K.rnn(lambda xp_t, s: self.recurrence(xp_t, s, rdp), xp, states,
                      go_backwards=go_backwards, mask=mask,
                      zero_output_for_mask=zero_output_for_mask)

@@ -784,3 +784,29 @@ def test_fused_kernel_agrees_with_the_unrolled_cell(make, go_backwards):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert "rnn_forward" in fused.plan_summary("train", 3)
     assert "rnn_forward" not in unrolled.plan_summary("train", 3)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_the_last_output_of_an_unmasked_sequence_is_the_final_state(masked):
+    """return_sequences=False: without a mask the last output is the final h, so its
+    gradient reaches the kernel as that of h, not as a sequence of output gradients padded
+    with zeros (pad_axis); with a mask a masked last step may output something else, so
+    the last output stays outputs[:, -1]. Both agree with the unrolled cell."""
+    x, _ = _masked_data()
+    target = _data((3, 3), seed=6)
+
+    def build(unroll):
+        inp = Input((4, 2))
+        seq = Masking(0.0)(inp) if masked else inp
+        model = Lump(inp, layers.Laldagorth(3, unroll=unroll)(seq))
+        model.conjure(cthulhu.optimizers.SGD(0.5), "mse")
+        return model
+
+    fused, unrolled = build(False), build(True)
+    unrolled.set_weights(fused.get_weights())
+    np.testing.assert_allclose(fused.predict(x), unrolled.predict(x), rtol=1e-5, atol=1e-6)
+    assert fused.train_on_batch(x, target) == pytest.approx(
+        unrolled.train_on_batch(x, target), rel=1e-5)
+    for a, b in zip(fused.get_weights(), unrolled.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert ("pad_axis" in fused.plan_summary("train", 3)) == masked
