@@ -20,6 +20,7 @@ from compiler.passes.fuse_backward import fuse_bias_grad
 from compiler.passes.fuse_batchnorm import fuse_batchnorm_relu
 from compiler.passes.fuse_elementwise import fuse_elementwise
 from compiler.passes.fuse_forward import fuse_dense, fuse_softmax_xent
+from compiler.passes.recurrent import join_rnn_kernel_grads
 from compiler.passes.sparse_update import fuse_sparse_adam
 from compiler.verify import verify
 
@@ -43,6 +44,7 @@ STEP_PASSES: list[tuple[str, Pass, bool]] = [
     ("dce", eliminate_dead_code, False),
     ("fuse_bias_grad", fuse_bias_grad, True),
     ("fuse_sparse_adam", fuse_sparse_adam, True),
+    ("join_rnn_kernel_grads", join_rnn_kernel_grads, True),
     ("fuse_elementwise", fuse_elementwise, True),
     ("dce", eliminate_dead_code, False),
 ]

@@ -22,7 +22,10 @@ h~ = act(xp_h + r * (h @ U_h + rb_h)), and z, r also get rb. h = z * h + (1 - z)
 LSTM: c = f * c + i * act(xp_c + h @ U_c), h = o * act(c).
 
 ``rnn_sequence_grad`` is the whole backward pass through time as one op (its gradient is
-not needed: no second derivatives of recurrent layers).
+not needed: no second derivatives of recurrent layers). With attr ``input_kernel`` (simple
+and lstm; set by compiler/passes/recurrent.py) it also takes x (batch, T, d), the input of
+the input projection, and ends its outputs with d kernel = x^T @ dxp (d, G*u), computed
+with the recurrent kernel's gradient as one GEMM.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def _input_names(attrs: dict) -> list[str]:
 
 def _grad_input_names(attrs: dict) -> list[str]:
     return ["recurrent_kernel_t", "saved"] + ["mask"] * bool(attrs["masked"]) + [
-        f"d_{name}" for name in attrs["seeds"]]
+        f"d_{name}" for name in attrs["seeds"]] + ["x"] * bool(attrs.get("input_kernel"))
 
 
 def _unpack(names: list[str], inputs) -> dict:
@@ -390,15 +393,29 @@ def _grad_shape(attrs: dict, inputs: list[Value]) -> list[tuple[Shape, str]]:
         out.append((state, dt))
     if attrs["recurrent_bias"]:
         out.append(((3 * u,), dt))
+    if attrs.get("input_kernel"):
+        if cell == "gru":
+            raise ValueError("input_kernel is for simple and lstm cells")
+        x = named["x"]
+        if x.rank != 3 or x.shape[:2] != saved.shape[:2] or x.dtype != dt:
+            raise ValueError(f"x must be {dt}[{saved.shape[0]}, {saved.shape[1]}, d], got "
+                             f"{x.dtype}{list(x.shape)}")
+        out.append(((x.shape[2], gu), dt))
     return out
 
 
 @rnn_sequence_grad.reference
 def _grad_reference(attrs: dict, *arrays: np.ndarray) -> tuple:
     named = _unpack(_grad_input_names(attrs), arrays)
-    return rnn_grad_reference(attrs, named["recurrent_kernel_t"], named["saved"],
-                              named.get("mask"), named.get("d_outputs"), named.get("d_h_last"),
-                              named.get("d_c_last"), named.get("d_saved"))
+    grads = rnn_grad_reference(attrs, named["recurrent_kernel_t"], named["saved"],
+                               named.get("mask"), named.get("d_outputs"),
+                               named.get("d_h_last"), named.get("d_c_last"),
+                               named.get("d_saved"))
+    if not attrs.get("input_kernel"):
+        return grads
+    x, dxp = named["x"], grads[0]
+    return grads + ((x.reshape(-1, x.shape[2]).T @ dxp.reshape(-1, dxp.shape[2])
+                     ).astype(dxp.dtype),)
 
 
 @rnn_sequence_grad.lower
@@ -409,7 +426,8 @@ def _grad_lower(lowerer, node: Node) -> None:
     outs = list(node.outputs)
     dxp, dkernel, dh0 = outs[:3]
     dc0 = outs[3] if _lstm(attrs) else None
-    drb = outs[-1] if attrs["recurrent_bias"] else None
+    drb = outs[3 + _lstm(attrs)] if attrs["recurrent_bias"] else None
+    dw = outs[-1] if attrs.get("input_kernel") else None
     table, scratch, pack = _table_and_scratch(lowerer, attrs, saved, backward=True)
     batch = dims(saved.shape[:1])
     flops, per_row = _flops(attrs, saved)
@@ -417,12 +435,22 @@ def _grad_lower(lowerer, node: Node) -> None:
                            Buf(saved)]
     fields += [_ptr(named.get(f"d_{name}")) for name in SEEDS]
     fields += [Buf(dxp), Buf(dh0), _ptr(dc0), Buf(scratch), Buf(pack)]
-    lowerer.calls.append(Call("rnn_backward", dxp.dtype, fields, list(node.inputs) + [table],
+    lowerer.calls.append(Call("rnn_backward", dxp.dtype, fields,
+                              [v for v in node.inputs if v is not named.get("x")] + [table],
                               [dxp, dh0] + ([dc0] if dc0 is not None else []) + [scratch, pack],
                               flops=flops, flops_per_row=per_row))
-    lowerer.calls.append(Call("rnn_backward_weights", dxp.dtype,
-                              [Buf(table), batch, Buf(saved), Buf(dxp), Buf(scratch),
-                               Buf(dkernel), _ptr(drb)],
-                              [table, saved, dxp, scratch],
-                              [dkernel] + ([drb] if drb is not None else []),
+    fields = [Buf(table), batch, Buf(saved), Buf(dxp), Buf(scratch), Buf(dkernel), _ptr(drb)]
+    reads, writes = [table, saved, dxp, scratch], [dkernel] + ([drb] if drb is not None else [])
+    if dw is not None:   # both kernels' gradients as one GEMM (rnn_joint_weights)
+        x, u = named["x"], int(attrs["units"])
+        d, steps = int(x.shape[2]), int(saved.shape[1])
+        kernels = importlib.import_module("cthulhu._kernels.recurrent")
+        rows_work = Value(saved.shape[:1] + (steps * (d + u),), dxp.dtype)
+        fixed_work = Value((kernels.joint_weights_fixed_size_np(config_table(attrs, steps),
+                                                                d),), dxp.dtype)
+        fields += [Buf(x), d, Buf(rows_work), Buf(fixed_work), Buf(dw)]
+        reads.append(x)
+        writes += [dw, rows_work, fixed_work]
+        flops = flops * (d + u) // u
+    lowerer.calls.append(Call("rnn_backward_weights", dxp.dtype, fields, reads, writes,
                               flops=flops, flops_per_row=per_row))

@@ -29,7 +29,7 @@ from cthulhu._kernels.optim cimport (adadelta_update, adagrad_update, adam_rows_
                                      adam_update, adamax_update, nadam_schedule, nadam_update,
                                      rmsprop_update, sgd_update)
 from cthulhu._kernels.recurrent cimport (RnnConfig, rnn_backward, rnn_backward_weights,
-                                         rnn_config, rnn_forward)
+                                         rnn_config, rnn_forward, rnn_joint_weights)
 from cthulhu._kernels.reduce cimport reduce
 from cthulhu._kernels.rng cimport dropout, fill_normal, fill_uniform
 from cthulhu._kernels.threads cimport threads_for
@@ -292,7 +292,8 @@ cdef void exec_rnn(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) no
     # f[0]: config table (int64, see recurrent.pxd), f[1]: batch (dim); then
     # rnn_forward: XP, U, H0, C0, MASK, RB, Y, H_LAST, C_LAST, SAVED, SCRATCH, PACK;
     # rnn_backward: U, MASK, SAVED, D_Y, D_H, D_C, D_SAVED, DXP, DH0, DC0, SCRATCH, PACK;
-    # rnn_backward_weights: SAVED, DXP, SCRATCH, DU, DRB. Absent buffers are 0.
+    # rnn_backward_weights: SAVED, DXP, SCRATCH, DU, DRB, then X (0: none), d, ROWS_WORK,
+    # FIXED_WORK, DW for rnn_joint_weights. Absent buffers are 0.
     cdef RnnConfig c
     cdef Py_ssize_t batch = dim(f[1], n)
     cdef int nt
@@ -312,10 +313,15 @@ cdef void exec_rnn(floating* tag, int64_t op, const int64_t* f, Py_ssize_t n) no
                      <const floating*>addr(f[8]), <floating*>addr(f[9]),
                      <floating*>addr(f[10]), <floating*>addr(f[11]), <floating*>addr(f[12]),
                      <floating*>addr(f[13]), nt)
-    else:
+    elif f[7] == 0:
         rnn_backward_weights(&c, batch, <const floating*>addr(f[2]),
                              <const floating*>addr(f[3]), <floating*>addr(f[4]),
                              <floating*>addr(f[5]), <floating*>addr(f[6]), nt)
+    else:
+        rnn_joint_weights(&c, batch, <const floating*>addr(f[2]), <const floating*>addr(f[3]),
+                          <const floating*>addr(f[7]), f[8], <floating*>addr(f[9]),
+                          <floating*>addr(f[10]), <floating*>addr(f[11]),
+                          <floating*>addr(f[5]), nt)
 
 
 cdef void exec_cast(const int64_t* f, Py_ssize_t n) noexcept nogil:

@@ -77,3 +77,12 @@ cdef void rnn_backward(const RnnConfig* c, Py_ssize_t batch, const floating* ut,
 cdef void rnn_backward_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
                                const floating* dxp, floating* scratch, floating* du,
                                floating* drb, int n_threads) noexcept nogil
+
+# simple and lstm: rnn_backward_weights's du, and dw = X^T @ dxp (X (B, T, d): the input of
+# the input projection), as one GEMM [X | H_prev]^T @ dxp. rows_work: B * T * (d + u)
+# elements; fixed_work: rnn_joint_weights_fixed_size(c, d).
+cdef Py_ssize_t rnn_joint_weights_fixed_size(const RnnConfig* c, Py_ssize_t d) noexcept nogil
+cdef void rnn_joint_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
+                            const floating* dxp, const floating* x, Py_ssize_t d,
+                            floating* rows_work, floating* fixed_work, floating* dw,
+                            floating* du, int n_threads) noexcept nogil

@@ -14,7 +14,7 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
 from cthulhu._kernels.activations cimport act_bwd, act_fwd, col_sum
-from cthulhu._kernels.blas cimport gemm, gemm_split_k
+from cthulhu._kernels.blas cimport GEMM_MAX_BLOCKS, gemm, gemm_split_k
 from cthulhu._kernels.codes cimport ACT_HARD_SIGMOID, ACT_SIGMOID, ACT_TANH
 
 import numpy as np
@@ -715,6 +715,40 @@ cdef void rnn_backward_weights(const RnnConfig* c, Py_ssize_t batch, const float
     col_sum(rows, n, drec, drb + 2 * n, n_threads)
 
 
+cdef Py_ssize_t rnn_joint_weights_fixed_size(const RnnConfig* c, Py_ssize_t d) noexcept nogil:
+    return GEMM_MAX_BLOCKS * (d + c.units) * c.gates * c.units
+
+
+cdef void rnn_joint_weights(const RnnConfig* c, Py_ssize_t batch, const floating* saved,
+                            const floating* dxp, const floating* x, Py_ssize_t d,
+                            floating* rows_work, floating* fixed_work, floating* dw,
+                            floating* du, int n_threads) noexcept nogil:
+    # Both kernels' gradients share dRec: [dW; dU] = [X | H_prev]^T @ dRec over all B * T
+    # rows, one GEMM whose BLAS packs dRec once for both (two GEMMs pack it twice, and
+    # each amortizes that over half the rows of the result). X and H_prev are copied side
+    # by side first (rows_work: B * T * (d + u)); fixed_work holds the product and the
+    # split-k partials.
+    cdef Py_ssize_t n = c.units, gu = c.gates * c.units, w = c.width, m = d + n
+    cdef Py_ssize_t rows = batch * c.steps if batch > 0 else 0, r
+    cdef floating* prod = fixed_work
+    if rows == 0:
+        memset(dw, 0, d * gu * sizeof(floating))
+        memset(du, 0, n * gu * sizeof(floating))
+        return
+    if n_threads > 1 and rows >= 256:
+        for r in prange(rows, schedule='static', num_threads=n_threads):
+            memcpy(rows_work + r * m, x + r * d, d * sizeof(floating))
+            memcpy(rows_work + r * m + d, saved + r * w + gu, n * sizeof(floating))
+    else:
+        for r in range(rows):
+            memcpy(rows_work + r * m, x + r * d, d * sizeof(floating))
+            memcpy(rows_work + r * m + d, saved + r * w + gu, n * sizeof(floating))
+    gemm_split_k(True, False, m, gu, rows, <floating>1.0, rows_work, m, dxp, gu, <floating>0.0,
+                 prod, gu, prod + m * gu, n_threads)
+    memcpy(dw, prod, d * gu * sizeof(floating))
+    memcpy(du, prod + d * gu, n * gu * sizeof(floating))
+
+
 # ---------------------------------------------------------------- numpy wrappers (tests)
 cdef inline void* _ptr(arr):
     return NULL if arr is None else cnp.PyArray_DATA(<cnp.ndarray>arr)
@@ -813,9 +847,10 @@ def rnn_forward_np(table, xp, u, h0, c0=None, mask=None, rb=None, int n_threads=
 
 
 def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_saved=None,
-                    bint recurrent_bias=False, int n_threads=1):
+                    bint recurrent_bias=False, int n_threads=1, x=None):
     """Runs rnn_backward (given U^T) then rnn_backward_weights; returns (dxp, du, dh0,
-    dc0 or None, drb or None)."""
+    dc0 or None, drb or None). With x (batch, T, d), the input of the input projection,
+    rnn_joint_weights computes du instead, and the result ends with dw = x^T @ dxp."""
     cdef RnnConfig c = _read_table(table)
     check_array("saved", saved, ndim=3)
     cdef Py_ssize_t batch = saved.shape[0], n = c.units, steps = c.steps
@@ -846,4 +881,32 @@ def rnn_backward_np(table, u, saved, mask=None, d_y=None, d_h=None, d_c=None, d_
     cdef bint single = dt == np.float32
     with nogil:
         _run_pointers(True, single, &c, batch, p, n_threads)
-    return dxp, du, dh0, dc0, drb
+    if x is None:
+        return dxp, du, dh0, dc0, drb
+    check_array("x", x, dt, ndim=3)
+    if x.shape[:2] != (batch, steps) or c.cell == RNN_GRU:
+        raise ValueError(f"x must be ({batch}, {steps}, d), for a simple or lstm cell")
+    cdef Py_ssize_t d = x.shape[2]
+    dw = np.full((d, gu), np.nan, dt)
+    rows_work = np.full(max(1, batch * steps * (d + n)), np.nan, dt)
+    fixed_work = np.full(rnn_joint_weights_fixed_size(&c, d), np.nan, dt)
+    du[...] = np.nan
+    cdef void* q[7]
+    for i, a in enumerate((saved, dxp, x, rows_work, fixed_work, dw, du)):
+        q[i] = _ptr(a)
+    with nogil:
+        if single:
+            rnn_joint_weights(&c, batch, <float*>q[0], <float*>q[1], <float*>q[2], d,
+                              <float*>q[3], <float*>q[4], <float*>q[5], <float*>q[6],
+                              n_threads)
+        else:
+            rnn_joint_weights(&c, batch, <double*>q[0], <double*>q[1], <double*>q[2], d,
+                              <double*>q[3], <double*>q[4], <double*>q[5], <double*>q[6],
+                              n_threads)
+    return dxp, du, dh0, dc0, drb, dw
+
+
+def joint_weights_fixed_size_np(table, Py_ssize_t d):
+    """Elements of rnn_joint_weights's fixed work buffer (the lowering sizes it with it)."""
+    cdef RnnConfig c = _read_table(table)
+    return int(rnn_joint_weights_fixed_size(&c, d))

@@ -810,3 +810,36 @@ def test_the_last_output_of_an_unmasked_sequence_is_the_final_state(masked):
     for a, b in zip(fused.get_weights(), unrolled.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert ("pad_axis" in fused.plan_summary("train", 3)) == masked
+
+
+@pytest.mark.parametrize("make,joined", [
+    (lambda: layers.Laldagorth(6), True),
+    (lambda: layers.ShabithKa(6, go_backwards=True), True),
+    (lambda: layers.Groth(6), False),   # GRU keeps its input kernel's product
+])
+def test_the_input_kernel_gradient_joins_the_recurrent_one(monkeypatch, make, joined):
+    """compiler/passes/recurrent.py: a simple or lstm layer's input kernel gradient is
+    computed with the recurrent kernel's (rnn_backward_weights, one GEMM); three training
+    steps give the weights the separate products give."""
+    from compiler import pipeline
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 50, size=(24, 9))
+    y = rng.integers(0, 2, size=(24, 1)).astype("float32")
+
+    def train(join):
+        passes = [p for p in pipeline.STEP_PASSES if join or p[0] != "join_rnn_kernel_grads"]
+        monkeypatch.setattr(pipeline, "STEP_PASSES", passes)
+        np.random.seed(3)
+        model = Pile([Input((9,)), layers.TheHydra(50, 5), make(),
+                      layers.Daoloth(1, activation="sigmoid")])
+        model.conjure(cthulhu.optimizers.Adam(0.01), "binary_crossentropy")
+        model.summon(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        return model.get_weights(), model.plan_summary("train", 8)
+
+    (joint, summary), (separate, _) = train(True), train(False)
+    layer_products = [line for line in summary.splitlines() if " gemm " in line
+                      and "# matmul" in line and "daoloth" not in line]
+    assert len(layer_products) == (1 if joined else 2)   # d x; and d kernel unless joined
+    for a, b in zip(joint, separate):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

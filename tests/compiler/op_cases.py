@@ -423,6 +423,11 @@ def recurrent_cases() -> list:
             ins += [normal(batch, u)] * (cell == "lstm") + [normal(batch, steps, width)]
             out.append(("rnn_sequence_grad", ins, {**attrs, "seeds": seeds},
                         list(range(1, len(ins))), []))
+            if cell != "gru":   # with the input kernel's gradient (x of 5 features)
+                ins_x = ins + [normal(batch, steps, 5)]
+                out.append(("rnn_sequence_grad", ins_x,
+                            {**attrs, "seeds": seeds, "input_kernel": True},
+                            list(range(1, len(ins_x))), []))
     # Enough rows for two parts run on two threads.
     attrs = dict(cell="lstm", units=16, go_backwards=False, activation="tanh",
                  recurrent_activation="hard_sigmoid", reset_after=False,

@@ -272,3 +272,44 @@ def test_a_long_batch_times_steps_splits_the_weight_gradient(cell, reset_after):
     fwd = [a for a in rnn_forward_np(table, xp, kernel, h0, c0, mask, rb) if a is not None]
     want = rnn_grad_reference(attrs, kernel.T, fwd[-1], mask, *cts)
     _close(runs[0][len(fwd):], want, np.float32, "backward")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell,batch,steps,units,d", [
+    ("lstm", 5, 3, 4, 7),        # one block: a single BLAS call
+    ("simple", 3, 2, 1, 2),
+    ("lstm", 64, 32, 48, 24),    # B * T = 2048 rows: the joint GEMM cuts k (split-k)
+    ("simple", 0, 4, 3, 5),      # an empty batch: zero gradients
+])
+def test_joint_weight_gradients(dtype, cell, batch, steps, units, d):
+    """rnn_joint_weights: the input kernel's gradient x^T @ dxp and the recurrent kernel's
+    from one GEMM over [x | h_prev] (work buffers NaN-filled by the wrapper): against
+    x^T @ dxp and the reference, and the same bits on 1 and 2 threads."""
+    rng = np.random.default_rng(5)
+    attrs = _attrs(cell, False, units, masked=batch > 0, recurrent_activation="sigmoid")
+    xp, kernel, h0, c0, mask, rb = _inputs(rng, attrs, batch, steps, dtype)
+    table = config_table(attrs, steps)
+    cts = _cotangents(rng, attrs, batch, steps, dtype, False)
+    x = rng.normal(size=(batch, steps, d)).astype(dtype)
+    saved = rnn_forward_np(table, xp, kernel, h0, c0, mask)[-1]
+    runs = [rnn_backward_np(table, kernel, saved, mask, *cts, n_threads=threads, x=x)
+            for threads in (1, 2)]
+    for a, b in zip(*runs):
+        assert (a is None and b is None) or a.tobytes() == b.tobytes()
+    dxp, du, dw = runs[0][0], runs[0][1], runs[0][-1]
+    if batch == 0:
+        assert not du.any() and not dw.any() and dw.shape == (d, dxp.shape[2])
+        return
+    want = rnn_grad_reference(attrs, kernel.T, saved, mask, *cts)
+    _close([dxp, du], want[:2], dtype, "joint")
+    _close([dw], [x.reshape(-1, d).T @ want[0].reshape(-1, dxp.shape[2])], dtype, "dw")
+
+
+def test_joint_weight_gradients_refuse_a_gru():
+    attrs = _attrs("gru", False, 3, masked=False)
+    rng = np.random.default_rng(6)
+    xp, kernel, h0, c0, mask, rb = _inputs(rng, attrs, 2, 3, np.float32)
+    table = config_table(attrs, 3)
+    saved = rnn_forward_np(table, xp, kernel, h0)[-1]
+    with pytest.raises(ValueError, match="simple or lstm"):
+        rnn_backward_np(table, kernel, saved, x=np.zeros((2, 3, 4), np.float32))
