@@ -116,16 +116,19 @@ class ThreadTuner:
     ``max_exploit_calls``); one thread, or a choice that changed, runs ``exploit_calls``
     calls. A load that comes is not left to wait for the next timing: when ``watch_calls``
     calls in a row take over ``slowdown`` times the time per row the choice was timed at,
-    both are timed again at once. One tuner per plan: different plans have different costs
-    per row.
+    both are timed again at once. Both only for plans whose calls take ``watch_min_seconds``
+    or more: shorter calls vary too much from one to the next to be watched, and what a
+    wrong choice costs them is little. One tuner per plan: different plans have different
+    costs per row.
     """
 
     def __init__(self, explore_calls: int = 3, exploit_calls: int = 100,
                  max_exploit_calls: int = 1600, watch_calls: int = 3,
-                 slowdown: float = 2.0) -> None:
+                 slowdown: float = 2.0, watch_min_seconds: float = 1e-3) -> None:
         self.explore_calls, self.exploit_calls = explore_calls, exploit_calls
         self.max_exploit_calls, self.watch_calls, self.slowdown = (
             max_exploit_calls, watch_calls, slowdown)
+        self.watch_min_seconds = watch_min_seconds
         self._trial: list[float] = []
         self._scores: dict[int, float] = {}
         self._candidates: list[int] = []
@@ -134,16 +137,19 @@ class ThreadTuner:
         self._period = exploit_calls
         self._left = 0
         self._slow_calls = 0
+        self._watched = False
+        self._rows = 1
 
     def _next_phase(self) -> None:
         if self._candidates:
             self._candidates.pop(0)
         if not self._candidates and self._scores:
             choice = min(self._scores, key=self._scores.__getitem__)
+            self._watched = self._scores[choice] * self._rows >= self.watch_min_seconds
             # Only the multithreaded choice runs longer: a load that comes makes it slow,
             # which the watch below sees; a load that goes makes the other choice faster,
             # which only a timing sees.
-            longer = choice == self._choice and choice > 1
+            longer = choice == self._choice and choice > 1 and self._watched
             self._period = min(2 * self._period, self.max_exploit_calls) if longer else \
                 self.exploit_calls
             self._choice, self._choice_score = choice, self._scores[choice]
@@ -167,13 +173,15 @@ class ThreadTuner:
         _use(self._candidates[0] if exploring else self._choice)
         start = time.perf_counter()
         plan.run(rows)
-        per_row = (time.perf_counter() - start) / max(rows, 1)
+        self._rows = max(rows, 1)
+        per_row = (time.perf_counter() - start) / self._rows
         self._left -= 1
-        if not exploring:
+        if not exploring and self._watched:
             self._slow_calls = self._slow_calls + 1 if \
                 per_row > self.slowdown * self._choice_score else 0
             if self._slow_calls >= self.watch_calls:   # the load changed: time both again,
                 self._left, self._choice = 0, 0        # and the next choice starts over
+        if not exploring:
             return
         self._trial.append(per_row)
         if self._left == 0:

@@ -67,7 +67,8 @@ def runs(used: list[int]) -> list[tuple[int, int]]:
 
 def test_a_choice_that_wins_again_runs_twice_as_long_up_to_the_cap():
     cthulhu.set_num_threads(2)
-    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=5, max_exploit_calls=20)
+    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=5, max_exploit_calls=20,
+                                 watch_min_seconds=1e-4)
     plan = FakePlan(slow_threads=1)
     for _ in range(4 * 4 + 5 + 10 + 20 + 20):
         tuner.run(plan, 8)
@@ -80,7 +81,7 @@ def test_a_choice_that_wins_again_runs_twice_as_long_up_to_the_cap():
 def test_a_change_of_choice_and_one_thread_run_exploit_calls():
     cthulhu.set_num_threads(2)
     tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=5, max_exploit_calls=40,
-                                 watch_calls=1000)
+                                 watch_calls=1000, watch_min_seconds=1e-4)
     # 1 thread is slow for the first 4 + 5 + 4 + 10 calls, then 2 threads are.
     plan = SwitchingPlan(slow_threads=1, then=2, calls=23)
     for _ in range(23 + 4 + 5 + 4 + 5 + 2):
@@ -92,12 +93,25 @@ def test_a_change_of_choice_and_one_thread_run_exploit_calls():
 
 def test_a_choice_that_turns_slow_is_timed_again_at_once():
     cthulhu.set_num_threads(2)
-    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=100, watch_calls=3)
+    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=100, watch_calls=3,
+                                 watch_min_seconds=1e-4)
     # 2 threads win the first timing, then turn slow 10 calls into the exploitation.
     plan = SwitchingPlan(slow_threads=1, then=2, calls=14)
     for _ in range(14 + 3 + 4 + 5):
         tuner.run(plan, 8)
     assert runs(plan.used) == [(2, 2), (1, 2), (2, 10 + 3 + 2), (1, 2 + 5)]
+
+
+def test_cheap_calls_are_neither_run_longer_nor_watched():
+    """Below watch_min_seconds a call is timed every exploit_calls calls, as it wins or
+    turns slow."""
+    cthulhu.set_num_threads(2)
+    tuner = _threads.ThreadTuner(explore_calls=2, exploit_calls=5, watch_calls=1,
+                                 watch_min_seconds=1.0)
+    plan = SwitchingPlan(slow_threads=1, then=2, calls=6)   # 2 threads turn slow in use
+    for _ in range(4 + 5 + 4 + 5):
+        tuner.run(plan, 8)
+    assert runs(plan.used) == [(2, 2), (1, 2), (2, 5 + 2), (1, 2 + 5)]
 
 
 def test_scipy_blas_is_pinned_to_one_thread():
