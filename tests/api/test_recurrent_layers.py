@@ -754,6 +754,19 @@ def test_matches_tf_keras(name):
     np.testing.assert_allclose(model.predict(_golden_input()), want, rtol=1e-5, atol=2e-6)
 
 
+def _fused_and_unrolled_agree(build, x, target):
+    """build(unroll) -> a conjured model; the fused and the unrolled one (same weights) give
+    the same predictions, loss and weights after one training step. Returns both."""
+    fused, unrolled = build(False), build(True)
+    unrolled.set_weights(fused.get_weights())
+    np.testing.assert_allclose(fused.predict(x), unrolled.predict(x), rtol=1e-5, atol=1e-6)
+    assert fused.train_on_batch(x, target) == pytest.approx(
+        unrolled.train_on_batch(x, target), rel=1e-5)
+    for a, b in zip(fused.get_weights(), unrolled.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    return fused, unrolled
+
+
 @pytest.mark.parametrize("make", [
     lambda **kw: layers.ShabithKa(3, **kw),
     lambda **kw: layers.Groth(3, **kw),
@@ -775,13 +788,7 @@ def test_fused_kernel_agrees_with_the_unrolled_cell(make, go_backwards):
         model.conjure(cthulhu.optimizers.SGD(0.5), "mse")
         return model
 
-    fused, unrolled = build(False), build(True)
-    unrolled.set_weights(fused.get_weights())
-    np.testing.assert_allclose(fused.predict(x), unrolled.predict(x), rtol=1e-5, atol=1e-6)
-    assert fused.train_on_batch(x, target) == pytest.approx(
-        unrolled.train_on_batch(x, target), rel=1e-5)
-    for a, b in zip(fused.get_weights(), unrolled.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    fused, unrolled = _fused_and_unrolled_agree(build, x, target)
     assert "rnn_forward" in fused.plan_summary("train", 3)
     assert "rnn_forward" not in unrolled.plan_summary("train", 3)
 
@@ -802,13 +809,7 @@ def test_the_last_output_of_an_unmasked_sequence_is_the_final_state(masked):
         model.conjure(cthulhu.optimizers.SGD(0.5), "mse")
         return model
 
-    fused, unrolled = build(False), build(True)
-    unrolled.set_weights(fused.get_weights())
-    np.testing.assert_allclose(fused.predict(x), unrolled.predict(x), rtol=1e-5, atol=1e-6)
-    assert fused.train_on_batch(x, target) == pytest.approx(
-        unrolled.train_on_batch(x, target), rel=1e-5)
-    for a, b in zip(fused.get_weights(), unrolled.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    fused, unrolled = _fused_and_unrolled_agree(build, x, target)
     assert ("pad_axis" in fused.plan_summary("train", 3)) == masked
 
 
