@@ -94,13 +94,66 @@ cdef extern from *:
     }
 
     __attribute__((target("avx2,fma")))
+    static inline float rnn_sigmoid1(float v) {
+        const float e = cth_expf(v < 0.0f ? v : -v);
+        const float a = 1.0f / (1.0f + e);
+        return v >= 0.0f ? a : e * a;
+    }
+
+    __attribute__((target("avx2,fma")))
     static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {
+        for (Py_ssize_t j = 0; j < n; j++)
+            y[j] = rnn_sigmoid1(x[j]);
+    }
+
+    /* The recurrent activation: hard_sigmoid (activations.pyx's formula) or sigmoid. */
+    __attribute__((target("avx2,fma")))
+    static inline float rnn_ract1(int hard, float v) {
+        if (!hard)
+            return rnn_sigmoid1(v);
+        float a = 0.2f * v + 0.5f;
+        a = a < 0.0f ? 0.0f : a;
+        return a > 1.0f ? 1.0f : a;
+    }
+
+    /* One row of one unmasked step of the lstm forward in a single pass over the units
+       (float32, activation tanh, recurrent activation sigmoid or, with hard,
+       hard_sigmoid): the formulas of _lstm_row, which runs them as separate spans. Every
+       region written has its own pointer, so that gcc vectorizes the loop, and the five
+       activations of a unit are independent work that the core overlaps (on W4 the
+       forward takes 7% less time than with the spans). The body is inlined once per
+       recurrent activation: with `hard` a run-time value gcc leaves the loop scalar. */
+    __attribute__((target("avx2,fma"), always_inline))
+    static inline void rnn_lstm_fwd_row_body(
+            Py_ssize_t n, const int hard, const float* __restrict x,
+            const float* __restrict rc, float* __restrict si, float* __restrict sf,
+            float* __restrict sg, float* __restrict so, const float* __restrict cp,
+            float* __restrict tc, float* __restrict c_dst, float* __restrict h_dst) {
         for (Py_ssize_t j = 0; j < n; j++) {
-            const float v = x[j];
-            const float e = cth_expf(v < 0.0f ? v : -v);
-            const float a = 1.0f / (1.0f + e);
-            y[j] = v >= 0.0f ? a : e * a;
+            const float i = rnn_ract1(hard, rc[j] + x[j]);
+            const float f = rnn_ract1(hard, rc[n + j] + x[n + j]);
+            const float g = cth_tanhf(rc[2 * n + j] + x[2 * n + j]);
+            const float o = rnn_ract1(hard, rc[3 * n + j] + x[3 * n + j]);
+            const float cn = f * cp[j] + i * g;
+            const float t = cth_tanhf(cn);
+            si[j] = i;
+            sf[j] = f;
+            sg[j] = g;
+            so[j] = o;
+            c_dst[j] = cn;
+            tc[j] = t;
+            h_dst[j] = o * t;
         }
+    }
+
+    __attribute__((target("avx2,fma")))
+    static void rnn_lstm_fwd_row_f(Py_ssize_t n, int hard, const float* x, const float* rc,
+                                   float* si, float* sf, float* sg, float* so,
+                                   const float* cp, float* tc, float* c_dst, float* h_dst) {
+        if (hard)
+            rnn_lstm_fwd_row_body(n, 1, x, rc, si, sf, sg, so, cp, tc, c_dst, h_dst);
+        else
+            rnn_lstm_fwd_row_body(n, 0, x, rc, si, sf, sg, so, cp, tc, c_dst, h_dst);
     }
 
     /* One row of one step of the lstm backward in a single pass over the units (float32,
@@ -147,6 +200,9 @@ cdef extern from *:
                            float* bp, Py_ssize_t ps) {}
     static void rnn_tanhf(Py_ssize_t n, const float* x, float* y) {}
     static void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) {}
+    static void rnn_lstm_fwd_row_f(Py_ssize_t n, int hard, const float* x, const float* rc,
+                                   float* si, float* sf, float* sg, float* so,
+                                   const float* cp, float* tc, float* c_dst, float* h_dst) {}
     static void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep,
                                    const float* s, const float* cs, const float* cy,
                                    float* dx, float* dh, float* dc, float* yc) {}
@@ -160,6 +216,9 @@ cdef extern from *:
                     Py_ssize_t ps) noexcept nogil
     void rnn_tanhf(Py_ssize_t n, const float* x, float* y) noexcept nogil
     void rnn_sigmoidf(Py_ssize_t n, const float* x, float* y) noexcept nogil
+    void rnn_lstm_fwd_row_f(Py_ssize_t n, int hard, const float* x, const float* rc,
+                            float* si, float* sf, float* sg, float* so, const float* cp,
+                            float* tc, float* c_dst, float* h_dst) noexcept nogil
     void rnn_lstm_bwd_row_f(Py_ssize_t n, int hard, float mf, float ykeep, const float* s,
                             const float* cs, const float* cy, float* dx, float* dh,
                             float* dc, float* yc) noexcept nogil
@@ -298,6 +357,12 @@ cdef void _lstm_row(const RnnConfig* c, bint keep, const floating* x, floating* 
     cdef const floating* o = s + 3 * n
     cdef const floating* cp = s + 5 * n
     cdef floating* tc = s + 6 * n
+    if floating is float:
+        if _FAST and not keep and c.act == ACT_TANH and (
+                c.ract == ACT_SIGMOID or c.ract == ACT_HARD_SIGMOID):
+            rnn_lstm_fwd_row_f(n, c.ract == ACT_HARD_SIGMOID, x, rc, s, s + n, s + 2 * n,
+                               s + 3 * n, cp, tc, c_dst, h_dst)
+            return
     _add_to(4 * n, x, rc)
     _act(c.ract, 2 * n, rc, s)
     _act(c.act, n, rc + 2 * n, s + 2 * n)

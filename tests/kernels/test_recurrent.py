@@ -145,8 +145,8 @@ def test_parts_on_threads_give_the_same_bits(cell, reset_after, batch):
 def test_wide_cells_use_every_tile_and_block(cell, reset_after, recurrent_activation):
     """40 units: the float32 per-step kernel's 16-column panels and a tail, gate widths
     past its k-block of 128 (backward), row tiles of 6 and their remainders (parts of 16
-    and 17 rows), the one-pass lstm backward rows; against the reference, and 1 and 2
-    threads agree bit for bit."""
+    and 17 rows), the one-pass lstm forward and backward rows (with both recurrent
+    activations); against the reference, and 1 and 2 threads agree bit for bit."""
     rng = np.random.default_rng(3)
     steps, batch = 3, 33
     attrs = _attrs(cell, reset_after, 40, recurrent_activation=recurrent_activation)
